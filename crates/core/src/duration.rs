@@ -1,0 +1,145 @@
+//! Token lifetimes, written as kubectl writes them (`24h`, `90m`, `1h30m`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The TokenRequest API refuses `expirationSeconds` below ten minutes.
+pub const MIN_SECONDS: u64 = 600;
+/// A year: longer bound tokens defeat their purpose; use the Secret kind instead.
+pub const MAX_SECONDS: u64 = 365 * 24 * 3600;
+
+/// Lifetime of a bound token, whole seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenDuration {
+    seconds: u64,
+}
+
+/// Why a duration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error(
+        "token duration {value:?} is not a duration; write it as kubectl does, e.g. 24h, 90m or 1h30m"
+    )]
+    Syntax { value: String },
+    #[error(
+        "token duration {value:?} is shorter than 10m, the least the TokenRequest API issues; use 10m or more"
+    )]
+    TooShort { value: String },
+    #[error(
+        "token duration {value:?} is longer than a year; use a long-lived Secret token instead, or a shorter duration"
+    )]
+    TooLong { value: String },
+}
+
+impl TokenDuration {
+    /// A duration of `seconds`, checked against the TokenRequest API's bounds.
+    pub fn from_seconds(seconds: u64) -> Result<Self, DurationError> {
+        let value = format_seconds(seconds);
+        if seconds < MIN_SECONDS {
+            return Err(DurationError::TooShort { value });
+        }
+        if seconds > MAX_SECONDS {
+            return Err(DurationError::TooLong { value });
+        }
+        Ok(TokenDuration { seconds })
+    }
+
+    pub fn seconds(self) -> u64 {
+        self.seconds
+    }
+}
+
+fn format_seconds(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+impl fmt::Display for TokenDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_seconds(self.seconds))
+    }
+}
+
+impl FromStr for TokenDuration {
+    type Err = DurationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let syntax = || DurationError::Syntax { value: text.to_owned() };
+        if text.is_empty() || text.len() > 32 {
+            return Err(syntax());
+        }
+        let mut total: u64 = 0;
+        let mut digits = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                'h' => 3600,
+                'm' => 60,
+                's' => 1,
+                _ => return Err(syntax()),
+            };
+            let n: u64 = digits.parse().map_err(|_| syntax())?;
+            digits.clear();
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(|| DurationError::TooLong { value: text.to_owned() })?;
+        }
+        if !digits.is_empty() {
+            return Err(syntax());
+        }
+        TokenDuration::from_seconds(total).map_err(|e| match e {
+            DurationError::TooShort { .. } => DurationError::TooShort { value: text.to_owned() },
+            DurationError::TooLong { .. } => DurationError::TooLong { value: text.to_owned() },
+            DurationError::Syntax { .. } => syntax(),
+        })
+    }
+}
+
+impl Serialize for TokenDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kubectl_durations() {
+        for (text, seconds) in [("24h", 86_400), ("90m", 5_400), ("1h30m", 5_400), ("600s", 600)] {
+            assert_eq!(text.parse::<TokenDuration>().unwrap().seconds(), seconds, "{text}");
+        }
+        assert_eq!("90m".parse::<TokenDuration>().unwrap().to_string(), "1h30m");
+    }
+
+    #[test]
+    fn refuses_bad_durations() {
+        for text in ["", "h", "24", "1d", "-1h", "5m", "9999h", "1h 30m", "99999999999999999999h"] {
+            assert!(text.parse::<TokenDuration>().is_err(), "{text}");
+        }
+    }
+}

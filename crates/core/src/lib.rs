@@ -1,0 +1,20 @@
+//! cicd-access core: every decision, no I/O. Builds natively and for `wasm32-unknown-unknown`.
+//!
+//! The page and `kubectl-cicd` are thin adapters over these functions, so the same input
+//! gives byte-identical manifests, script and kubeconfig in both.
+
+// Re-enabled here so the list in clippy.toml binds the core (no fs, env, process, clock).
+#![warn(clippy::disallowed_methods)]
+
+pub mod catalog;
+pub mod duration;
+pub mod kubeconfig;
+pub mod manifest;
+pub mod preset;
+pub mod script;
+pub mod snippet;
+pub mod spec;
+pub mod validate;
+
+pub use duration::TokenDuration;
+pub use spec::{AccessSpec, Rule, TokenKind};

@@ -1,0 +1,247 @@
+//! The access spec: what the page exports and the CLI reads (`kind: CiCdAccess`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::TokenDuration;
+
+/// `apiVersion` of a `CiCdAccess` document.
+pub const API_VERSION: &str = "cicd-access.dev/v1alpha1";
+/// `kind` of a `CiCdAccess` document.
+pub const KIND: &str = "CiCdAccess";
+/// Default name of the ServiceAccount, Role, RoleBinding and Secret.
+pub const DEFAULT_NAME: &str = "ci-cd";
+/// Default name of the cluster entry in the issued kubeconfig.
+pub const DEFAULT_CLUSTER_NAME: &str = "default-cluster";
+/// Label put on every object so that `revoke --all` removes what was created, and only that.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "cicd-access";
+
+/// One RBAC policy rule, as in a Role's `rules`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_names: Vec<String>,
+    #[serde(default, rename = "nonResourceURLs", skip_serializing_if = "Vec::is_empty")]
+    pub non_resource_urls: Vec<String>,
+    #[serde(default)]
+    pub verbs: Vec<String>,
+}
+
+impl Rule {
+    /// A resource rule: `groups`, `resources`, `verbs`, no resource names.
+    pub fn new(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Self {
+        let own = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        Rule {
+            api_groups: own(groups),
+            resources: own(resources),
+            resource_names: Vec::new(),
+            non_resource_urls: Vec::new(),
+            verbs: own(verbs),
+        }
+    }
+
+    /// The same rule restricted to `names`.
+    #[must_use]
+    pub fn with_names(mut self, names: &[&str]) -> Self {
+        self.resource_names = names.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// A non-resource rule (ClusterRoles only).
+    pub fn non_resource(urls: &[&str], verbs: &[&str]) -> Self {
+        Rule {
+            non_resource_urls: urls.iter().map(|s| (*s).to_owned()).collect(),
+            verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+            ..Rule::default()
+        }
+    }
+}
+
+/// How the pipeline gets its token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum TokenKind {
+    /// A `kubernetes.io/service-account-token` Secret the control plane fills; lives until
+    /// the Secret is deleted.
+    #[default]
+    Secret,
+    /// A bound token from the TokenRequest API (`kubectl create token --duration`); no
+    /// long-lived credential is stored in the cluster.
+    Bound { duration: TokenDuration },
+}
+
+/// Everything that describes one pipeline's access. Also the `CiCdAccess` file format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessSpec {
+    pub api_version: String,
+    pub kind: String,
+    /// Namespace the pipeline deploys to; `None` means the current namespace of the
+    /// kubectl context that runs the procedure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default = "default_name")]
+    pub service_account: String,
+    #[serde(default = "default_name")]
+    pub role: String,
+    #[serde(default = "default_name")]
+    pub role_binding: String,
+    /// Name of the token Secret (used with [`TokenKind::Secret`]).
+    #[serde(default = "default_name")]
+    pub secret: String,
+    /// Name of the cluster entry in the issued kubeconfig.
+    #[serde(default = "default_cluster_name")]
+    pub cluster_name: String,
+    /// API server URL the pipeline uses; `None` means the one of the current context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub token: TokenKind,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+fn default_name() -> String {
+    DEFAULT_NAME.to_owned()
+}
+
+fn default_cluster_name() -> String {
+    DEFAULT_CLUSTER_NAME.to_owned()
+}
+
+impl Default for AccessSpec {
+    fn default() -> Self {
+        AccessSpec {
+            api_version: API_VERSION.to_owned(),
+            kind: KIND.to_owned(),
+            namespace: None,
+            service_account: default_name(),
+            role: default_name(),
+            role_binding: default_name(),
+            secret: default_name(),
+            cluster_name: default_cluster_name(),
+            server: None,
+            token: TokenKind::Secret,
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// Why a `CiCdAccess` file could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecFileError {
+    #[error("document {document}: not valid YAML: {message}")]
+    Yaml { document: usize, message: String },
+    #[error(
+        "document {document}: kind is {found:?}, expected \"CiCdAccess\"; export the spec from the page or `kubectl cicd generate -o spec`"
+    )]
+    WrongKind { document: usize, found: String },
+    #[error(
+        "document {document}: apiVersion is {found:?}, expected \"cicd-access.dev/v1alpha1\""
+    )]
+    WrongApiVersion { document: usize, found: String },
+    #[error("the file holds no CiCdAccess document")]
+    Empty,
+}
+
+impl AccessSpec {
+    /// Reads every `CiCdAccess` document of a (multi-document) YAML or JSON text, one per
+    /// pipeline. Empty documents are skipped. Names are not validated here: see
+    /// [`crate::validate::validate_spec`].
+    pub fn parse_documents(text: &str) -> Result<Vec<AccessSpec>, SpecFileError> {
+        let mut specs = Vec::new();
+        for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+            let number = index + 1;
+            let value = serde_yaml::Value::deserialize(document).map_err(|e| {
+                SpecFileError::Yaml { document: number, message: e.to_string() }
+            })?;
+            if value.is_null() {
+                continue;
+            }
+            let kind = value.get("kind").and_then(serde_yaml::Value::as_str).unwrap_or("");
+            if kind != KIND {
+                return Err(SpecFileError::WrongKind { document: number, found: kind.to_owned() });
+            }
+            let api_version =
+                value.get("apiVersion").and_then(serde_yaml::Value::as_str).unwrap_or("");
+            if api_version != API_VERSION {
+                return Err(SpecFileError::WrongApiVersion {
+                    document: number,
+                    found: api_version.to_owned(),
+                });
+            }
+            let spec: AccessSpec = serde_yaml::from_value(value).map_err(|e| {
+                SpecFileError::Yaml { document: number, message: e.to_string() }
+            })?;
+            specs.push(spec);
+        }
+        if specs.is_empty() {
+            return Err(SpecFileError::Empty);
+        }
+        Ok(specs)
+    }
+
+    /// The spec as a `CiCdAccess` YAML document, as the page exports it.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).unwrap_or_default()
+    }
+
+    /// Namespace for display: the given one or a note that the current one is used.
+    pub fn namespace_or_current(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("(current namespace)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_a_minimal_document() {
+        let specs =
+            AccessSpec::parse_documents("apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\n")
+                .unwrap();
+        assert_eq!(specs, vec![AccessSpec::default()]);
+    }
+
+    #[test]
+    fn several_documents_are_several_pipelines() {
+        let text = "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: a\n---\n---\napiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: b\ntoken:\n  kind: bound\n  duration: 24h\n";
+        let specs = AccessSpec::parse_documents(text).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[1].namespace.as_deref(), Some("b"));
+        assert!(matches!(specs[1].token, TokenKind::Bound { .. }));
+    }
+
+    #[test]
+    fn wrong_kind_names_the_document() {
+        let err = AccessSpec::parse_documents("apiVersion: v1\nkind: Secret\n").unwrap_err();
+        assert_eq!(err, SpecFileError::WrongKind { document: 1, found: "Secret".into() });
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = AccessSpec::parse_documents(
+            "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamepsace: x\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("namepsace"), "{err}");
+    }
+
+    #[test]
+    fn export_round_trips() {
+        let spec = AccessSpec {
+            namespace: Some("demo".into()),
+            rules: vec![Rule::new(&["apps"], &["deployments"], &["get"])],
+            token: TokenKind::Bound { duration: "1h".parse().unwrap() },
+            ..AccessSpec::default()
+        };
+        assert_eq!(AccessSpec::parse_documents(&spec.to_yaml()).unwrap(), vec![spec]);
+    }
+}
