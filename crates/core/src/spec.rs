@@ -142,9 +142,7 @@ pub enum SpecFileError {
         "document {document}: kind is {found:?}, expected \"CiCdAccess\"; export the spec from the page or `kubectl cicd generate -o spec`"
     )]
     WrongKind { document: usize, found: String },
-    #[error(
-        "document {document}: apiVersion is {found:?}, expected \"cicd-access.dev/v1alpha1\""
-    )]
+    #[error("document {document}: apiVersion is {found:?}, expected \"cicd-access.dev/v1alpha1\"")]
     WrongApiVersion { document: usize, found: String },
     #[error("the file holds no CiCdAccess document")]
     Empty,
@@ -158,9 +156,8 @@ impl AccessSpec {
         let mut specs = Vec::new();
         for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
             let number = index + 1;
-            let value = serde_yaml::Value::deserialize(document).map_err(|e| {
-                SpecFileError::Yaml { document: number, message: e.to_string() }
-            })?;
+            let value = serde_yaml::Value::deserialize(document)
+                .map_err(|e| SpecFileError::Yaml { document: number, message: e.to_string() })?;
             if value.is_null() {
                 continue;
             }
@@ -176,9 +173,8 @@ impl AccessSpec {
                     found: api_version.to_owned(),
                 });
             }
-            let spec: AccessSpec = serde_yaml::from_value(value).map_err(|e| {
-                SpecFileError::Yaml { document: number, message: e.to_string() }
-            })?;
+            let spec: AccessSpec = serde_yaml::from_value(value)
+                .map_err(|e| SpecFileError::Yaml { document: number, message: e.to_string() })?;
             specs.push(spec);
         }
         if specs.is_empty() {
