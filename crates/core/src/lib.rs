@@ -7,6 +7,7 @@
 #![warn(clippy::disallowed_methods)]
 
 pub mod catalog;
+pub mod coverage;
 pub mod duration;
 pub mod kubeconfig;
 pub mod manifest;
