@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs the tools the tests and the page build need, skipping what is already there.
+# Usage: install-tools.sh [apt|wasm|trunk|node|all]...
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' "$root/Cargo.lock")"
+export DEBIAN_FRONTEND=noninteractive
+
+say() { echo "xtask: $*" >&2; }
+
+apt_tools() {
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v openssl >/dev/null || missing+=(openssl)
+  if ((${#missing[@]})); then
+    say "installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+wasm_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -qF " $wasm_bindgen_version"; then
+    say "installing wasm-bindgen-cli $wasm_bindgen_version (~2 min, once)"
+    # Not --locked: its lockfile can pin versions this registry mirror does not have.
+    cargo install --quiet wasm-bindgen-cli --version "=$wasm_bindgen_version"
+  fi
+}
+
+trunk_tool() {
+  if ! trunk --version 2>/dev/null | grep -qF "0.21.14"; then
+    say "installing trunk 0.21.14 (~8 min, once; newer trunk needs a newer rustc)"
+    cargo install --quiet trunk --version 0.21.14 --locked
+  fi
+}
+
+node_tools() {
+  # wasm-opt from npm's binaryen: Debian's is too old to read current wasm-bindgen output.
+  local dir="$root/target/node-tools"
+  if [[ ! -x "$dir/node_modules/.bin/wasm-opt" || ! -d "$dir/node_modules/playwright-core" ]]; then
+    say "installing binaryen (wasm-opt) and playwright-core from npm into $dir"
+    mkdir -p "$dir"
+    (cd "$dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+    (cd "$dir" && npm install --silent --no-audit --no-fund binaryen@latest playwright-core@1 >/dev/null)
+  fi
+}
+
+targets=("$@")
+((${#targets[@]})) || targets=(all)
+for target in "${targets[@]}"; do
+  case "$target" in
+    apt) apt_tools ;;
+    wasm) wasm_tools ;;
+    trunk) trunk_tool ;;
+    node) node_tools ;;
+    all) apt_tools; wasm_tools; trunk_tool; node_tools ;;
+    *) say "unknown tool set $target"; exit 2 ;;
+  esac
+done
