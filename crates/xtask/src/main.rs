@@ -1,1 +1,145 @@
-fn main() {}
+//! `cargo xtask test|serve|bench|install`: installs what is missing, says what it does, runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test      install what is missing, then fmt check, clippy (native + wasm32), all tests
+  serve     build the page and serve it on http://127.0.0.1:8080
+  bench     run the benchmarks (CLI apply vs kubectl, page size and speed, core speed)
+  install   only install the tools and the test control plane";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("serve") => serve(),
+        Some("bench") => bench(),
+        Some("install") => install(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_default()
+}
+
+fn scripts() -> PathBuf {
+    root().join("crates/xtask/scripts")
+}
+
+/// Runs `program args` in the repository root, echoing it first.
+fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    eprintln!("xtask: done in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn script(name: &str, args: &[&str]) -> Result<()> {
+    let path = scripts().join(name);
+    run(&path.to_string_lossy(), args, &[])
+}
+
+fn install() -> Result<()> {
+    script("install-tools.sh", &["apt", "wasm", "node", "trunk"])?;
+    script("install-kubernetes.sh", &[])
+}
+
+fn web_script() -> PathBuf {
+    scripts().join("web.sh")
+}
+
+fn test() -> Result<()> {
+    install()?;
+    run("cargo", &["fmt", "--all", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "cicd-access-web",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "cicd-access-core",
+            "-p",
+            "cicd-access-web",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    // The page must be built before the browser end-to-end tests in tests/ read dist/.
+    if web_script().exists() {
+        script("web.sh", &["build"])?;
+    }
+    run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"], &[])?;
+    if web_script().exists() {
+        script("web.sh", &["test"])?;
+    }
+    eprintln!("xtask: all checks and tests passed");
+    Ok(())
+}
+
+fn serve() -> Result<()> {
+    script("install-tools.sh", &["wasm", "node", "trunk"])?;
+    if !web_script().exists() {
+        bail!("the page is not there yet");
+    }
+    script("web.sh", &["serve"])
+}
+
+fn bench() -> Result<()> {
+    install()?;
+    if web_script().exists() {
+        script("web.sh", &["build"])?;
+    }
+    run("cargo", &["bench", "-p", "cicd-access-tests"], &[])?;
+    if web_script().exists() {
+        script("web.sh", &["bench"])?;
+    }
+    Ok(())
+}
