@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod coverage;
 pub mod duration;
+pub mod forbidden;
 pub mod kubeconfig;
 pub mod manifest;
 pub mod preset;
