@@ -47,9 +47,11 @@ pub fn build_steps(spec: &AccessSpec) -> Result<Vec<Step>, SpecErrors> {
             "NAMESPACE=\"$(kubectl config view --minify --output 'jsonpath={..namespace}')\"\nNAMESPACE=\"${NAMESPACE:-default}\"\n",
         ),
     }
-    variables.push_str(&format!("SERVICE_ACCOUNT={}\n", shell_quote(&spec.service_account)));
-    if matches!(spec.token, TokenKind::Secret) {
-        variables.push_str(&format!("SECRET={}\n", shell_quote(&spec.secret)));
+    match spec.token {
+        TokenKind::Secret => variables.push_str(&format!("SECRET={}\n", shell_quote(&spec.secret))),
+        TokenKind::Bound { .. } => {
+            variables.push_str(&format!("SERVICE_ACCOUNT={}\n", shell_quote(&spec.service_account)))
+        }
     }
     variables.push_str(&format!("CLUSTER_NAME={}\n", shell_quote(&spec.cluster_name)));
     match &spec.server {
