@@ -1,1 +1,379 @@
-fn main() {}
+//! `kubectl-cicd`: a least-privilege kubeconfig for one CI/CD pipeline, as a kubectl plugin.
+//!
+//! Every decision (manifests, script, coverage, kubeconfig, verification) is the core's;
+//! this binary parses arguments, talks to the API server and writes files.
+
+mod args;
+mod cluster;
+mod output;
+mod pipeline;
+mod problem;
+
+use std::io;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use cicd_access_core::AccessSpec;
+use cicd_access_core::manifest::build_manifests;
+use cicd_access_core::script::render_script;
+use cicd_access_core::snippet;
+use clap::Parser as _;
+use futures::StreamExt as _;
+use serde::Serialize;
+
+use crate::args::{AccessArgs, Cli, Command, DryRun, Format, GenerateFormat, WriteArgs};
+use crate::cluster::Cluster;
+use crate::output::{Progress, print};
+use crate::pipeline::{ApplyOptions, Pipeline};
+use crate::problem::{FAILED, Problem, report};
+
+/// Pipelines of one spec file worked on at once.
+const CONCURRENCY: usize = 16;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { problem::USAGE } else { 0 });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KUBECTL_CICD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(FAILED);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            let (text, code) = report(&error);
+            eprint!("{text}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn run(cli: Cli) -> Result<u8> {
+    let namespace = cli.cluster.namespace.clone();
+    match &cli.command {
+        Command::Generate { access, output } => generate(access, namespace.as_deref(), *output),
+        Command::Check { access, output } => {
+            let (cluster, pipelines) = connect(&cli, access).await?;
+            let progress = Progress::new(cli.quiet);
+            progress.set("checking");
+            let results = each(&pipelines, |p| pipeline::check(&cluster, p)).await;
+            progress.finish();
+            emit(&pipelines, results, *output, |r| r.text(), |r| !r.refused())
+        }
+        Command::Apply { access, write, dry_run, no_verify, output } => {
+            let (cluster, pipelines) = connect(&cli, access).await?;
+            let dry = *dry_run == DryRun::Server;
+            let options = options(&cli, write, &pipelines, dry, !no_verify)?;
+            let progress = Progress::new(cli.quiet);
+            let results = each_indexed(&pipelines, |i, p| {
+                pipeline::apply(&cluster, p, &options[i], &progress)
+            })
+            .await;
+            progress.finish();
+            emit(
+                &pipelines,
+                results,
+                *output,
+                pipeline::ApplyReport::text,
+                pipeline::ApplyReport::passed,
+            )
+        }
+        Command::Kubeconfig { access, write, output } => {
+            let (cluster, pipelines) = connect(&cli, access).await?;
+            let options = options(&cli, write, &pipelines, false, false)?;
+            let progress = Progress::new(cli.quiet);
+            let results = each_indexed(&pipelines, |i, p| {
+                pipeline::kubeconfig(&cluster, p, &options[i], &progress)
+            })
+            .await;
+            progress.finish();
+            emit(
+                &pipelines,
+                results,
+                *output,
+                pipeline::ApplyReport::text,
+                pipeline::ApplyReport::passed,
+            )
+        }
+        Command::Verify { ci_kubeconfig, access, output } => {
+            let text = std::fs::read_to_string(ci_kubeconfig).map_err(|e| {
+                Problem::usage(format!("cannot read {}: {e}", ci_kubeconfig.display()))
+            })?;
+            let specs = access.specs(namespace.as_deref())?;
+            let [spec] = specs.as_slice() else {
+                return Err(Problem::usage("verify checks one pipeline; the spec file has several")
+                    .hint("verify each kubeconfig with a spec file of its pipeline, or with --preset/--rule")
+                    .into());
+            };
+            let cluster =
+                if access.has_rules() { None } else { Some(cluster::connect(&cli.cluster).await?) };
+            let progress = Progress::new(cli.quiet);
+            progress.set("verifying");
+            let result = pipeline::verify_file(
+                &text,
+                spec.namespace.as_deref(),
+                spec,
+                access.has_rules(),
+                cluster.as_ref(),
+            )
+            .await;
+            progress.finish();
+            let verification = result?;
+            match output {
+                Format::Text => print(&verification.text())?,
+                Format::Json => print(&json(&verification))?,
+            }
+            Ok(if verification.passed { 0 } else { FAILED })
+        }
+        Command::Revoke { access, all, timeout, output } => {
+            let (cluster, pipelines) = connect(&cli, access).await?;
+            let progress = Progress::new(cli.quiet);
+            let results =
+                each(&pipelines, |p| pipeline::revoke(&cluster, p, *all, *timeout, &progress))
+                    .await;
+            progress.finish();
+            emit(&pipelines, results, *output, pipeline::RevokeReport::text, |r| {
+                r.token_dead != Some(false)
+            })
+        }
+        Command::Rotate { access, write, output } => {
+            let (cluster, pipelines) = connect(&cli, access).await?;
+            let options = options(&cli, write, &pipelines, false, true)?;
+            let progress = Progress::new(cli.quiet);
+            let results = each_indexed(&pipelines, |i, p| {
+                pipeline::rotate(&cluster, p, &options[i], &progress)
+            })
+            .await;
+            progress.finish();
+            let results = results
+                .into_iter()
+                .map(|r| {
+                    r.map(|(mut report, dead)| {
+                        match dead {
+                            Some(true) => report
+                                .notes
+                                .push("the old token no longer authenticates (401)".into()),
+                            Some(false) => {
+                                report.notes.push("THE OLD TOKEN STILL AUTHENTICATES".into())
+                            }
+                            None => {}
+                        }
+                        (report, dead)
+                    })
+                })
+                .collect();
+            emit(
+                &pipelines,
+                results,
+                *output,
+                |(r, _)| r.text(),
+                |(r, dead)| r.passed() && *dead != Some(false),
+            )
+        }
+    }
+}
+
+/// The offline outputs, byte for byte what the page produces for the same spec.
+fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat) -> Result<u8> {
+    let specs = access.specs(namespace)?;
+    let invalid = |e: cicd_access_core::validate::SpecErrors| -> anyhow::Error {
+        Problem::usage(e.to_string()).into()
+    };
+    let mut parts = Vec::new();
+    let mut hints = Vec::new();
+    for spec in &specs {
+        parts.push(match format {
+            GenerateFormat::Yaml => build_manifests(spec).map_err(invalid)?.to_yaml(),
+            GenerateFormat::Json => build_manifests(spec).map_err(invalid)?.to_json(),
+            GenerateFormat::Script => render_script(spec).map_err(invalid)?,
+            GenerateFormat::Spec => {
+                cicd_access_core::validate::validate_spec(spec).map_err(invalid)?;
+                spec.to_yaml()
+            }
+            GenerateFormat::GithubActions | GenerateFormat::GitlabCi => {
+                let snippet = if format == GenerateFormat::GithubActions {
+                    snippet::github_actions(spec)
+                } else {
+                    snippet::gitlab_ci(spec)
+                }
+                .map_err(invalid)?;
+                hints.push(format!(
+                    "# {}: store the kubeconfig as a protected secret (not run for you):\n#   {}\n",
+                    snippet.path, snippet.store_hint
+                ));
+                snippet.text
+            }
+        });
+    }
+    let separator = match format {
+        GenerateFormat::Yaml
+        | GenerateFormat::Spec
+        | GenerateFormat::GithubActions
+        | GenerateFormat::GitlabCi => "---\n",
+        GenerateFormat::Json | GenerateFormat::Script => "\n",
+    };
+    print(&parts.join(separator))?;
+    for hint in hints {
+        eprint!("{hint}");
+    }
+    Ok(0)
+}
+
+async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipeline>)> {
+    let specs: Vec<AccessSpec> = access.specs(cli.cluster.namespace.as_deref())?;
+    if !access.has_rules() && specs.iter().any(|s| s.rules.is_empty()) && needs_rules(&cli.command)
+    {
+        return Err(Problem::usage("no access given")
+            .hint(format!(
+                "describe the Role with --preset ({}), --rule GROUP:RESOURCES:VERBS or -f FILE",
+                cicd_access_core::preset::names().join(", ")
+            ))
+            .into());
+    }
+    let cluster = cluster::connect(&cli.cluster).await?;
+    let mut pipelines = Vec::new();
+    for spec in specs {
+        let mut spec = spec;
+        if spec.rules.is_empty() {
+            // revoke, rotate and kubeconfig only name objects: a placeholder rule keeps the
+            // core's validation, which requires one, satisfied.
+            spec.rules = vec![cicd_access_core::Rule::new(&[""], &["pods"], &["get"])];
+        }
+        pipelines.push(Pipeline::new(spec, &cluster.namespace)?);
+    }
+    Ok((cluster, pipelines))
+}
+
+fn needs_rules(command: &Command) -> bool {
+    matches!(command, Command::Check { .. } | Command::Apply { .. })
+}
+
+fn options(
+    cli: &Cli,
+    write: &WriteArgs,
+    pipelines: &[Pipeline],
+    dry_run: bool,
+    verify: bool,
+) -> Result<Vec<ApplyOptions>> {
+    let mut options = Vec::new();
+    for pipeline in pipelines {
+        let path = output::kubeconfig_path(
+            &write.output_kubeconfig,
+            pipelines.len(),
+            &pipeline.namespace,
+            &pipeline.spec.service_account,
+        );
+        if !dry_run && !matches!(cli.command, Command::Rotate { .. }) {
+            output::check_writable(&path, write.force, cli.show_token)?;
+        }
+        if path.as_os_str() == "-" && pipelines.len() > 1 {
+            return Err(Problem::usage("several kubeconfigs cannot all go to stdout")
+                .hint("write them to files (--output-kubeconfig FILE)")
+                .into());
+        }
+        options.push(ApplyOptions {
+            dry_run,
+            timeout: write.timeout,
+            kubeconfig_path: path,
+            force: write.force,
+            verify,
+            show_token: cli.show_token,
+        });
+    }
+    Ok(options)
+}
+
+async fn each<'a, T, F, Fut>(pipelines: &'a [Pipeline], work: F) -> Vec<Result<T>>
+where
+    F: Fn(&'a Pipeline) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    futures::stream::iter(pipelines.iter().map(work)).buffered(CONCURRENCY).collect().await
+}
+
+async fn each_indexed<'a, T, F, Fut>(pipelines: &'a [Pipeline], work: F) -> Vec<Result<T>>
+where
+    F: Fn(usize, &'a Pipeline) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    futures::stream::iter(pipelines.iter().enumerate().map(|(i, p)| work(i, p)))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Prints the results: text (a heading per pipeline when there are several) or JSON.
+/// One pipeline's failure is returned as the error; with several, each is reported and the
+/// exit code is 1.
+fn emit<T: Serialize>(
+    pipelines: &[Pipeline],
+    results: Vec<Result<T>>,
+    format: Format,
+    text: impl Fn(&T) -> String,
+    ok: impl Fn(&T) -> bool,
+) -> Result<u8> {
+    let several = pipelines.len() > 1;
+    let mut code = 0;
+    let mut entries = Vec::new();
+    for (pipeline, result) in pipelines.iter().zip(results) {
+        let name = format!("{}/{}", pipeline.namespace, pipeline.spec.service_account);
+        match result {
+            Ok(value) => {
+                if !ok(&value) {
+                    code = FAILED;
+                }
+                match format {
+                    Format::Text if several => print(&format!("== {name}\n{}", text(&value)))?,
+                    Format::Text => print(&text(&value))?,
+                    Format::Json => entries.push(serde_json::to_value(&value)?),
+                }
+            }
+            Err(error) if !several => {
+                return Err(error);
+            }
+            Err(error) => {
+                let (message, error_code) = report(&error);
+                code = code.max(error_code);
+                eprint!("== {name}\n{message}");
+                if format == Format::Json {
+                    entries.push(serde_json::json!({
+                        "namespace": pipeline.namespace,
+                        "serviceAccount": pipeline.spec.service_account,
+                        "error": error.to_string(),
+                    }));
+                }
+            }
+        }
+    }
+    if format == Format::Json {
+        print(&json(&serde_json::json!({ "pipelines": entries })))?;
+    }
+    Ok(code)
+}

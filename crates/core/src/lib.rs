@@ -14,10 +14,13 @@ pub mod forbidden;
 pub mod kubeconfig;
 pub mod manifest;
 pub mod preset;
+pub mod requirements;
+pub mod rule_syntax;
 pub mod script;
 pub mod snippet;
 pub mod spec;
 pub mod validate;
+pub mod verify;
 
 pub use duration::TokenDuration;
 pub use spec::{AccessSpec, Rule, TokenKind};

@@ -1,0 +1,420 @@
+//! Command line: kubectl's connection flags, the access (preset, rules or spec file) and one
+//! subcommand per step of the procedure.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cicd_access_core::rule_syntax::parse_rule;
+use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind, preset};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::problem::Problem;
+
+const AFTER_HELP: &str = "\
+Examples:
+  kubectl cicd generate --preset welkin-user-demo -n demo -o script
+  kubectl cicd check --preset welkin-user-demo -n demo
+  kubectl cicd apply --preset welkin-user-demo -n demo
+  kubectl cicd apply --rule apps:deployments:deploy --rule core:services,configmaps:deploy -n demo
+  kubectl cicd apply --preset read-only -n demo --token-duration 24h
+  kubectl cicd apply -f pipelines.yaml --output-kubeconfig out/kubeconfig.yaml
+  kubectl cicd verify --ci-kubeconfig kubeconfig_ci_cd.yaml --preset welkin-user-demo -n demo
+  kubectl cicd rotate -n demo
+  kubectl cicd revoke -n demo --all";
+
+/// A least-privilege kubeconfig for one CI/CD pipeline: a Role, a ServiceAccount, a
+/// RoleBinding and a token, checked before anything is created and verified after.
+#[derive(Debug, Parser)]
+#[command(name = "kubectl-cicd", bin_name = "kubectl cicd", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// No progress on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Allow the token on stdout (`--output-kubeconfig -`, `-o json`); never needed otherwise.
+    #[arg(long, global = true)]
+    pub show_token: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which cluster and as whom, as kubectl reads it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace the pipeline deploys to [default: the context's namespace].
+    #[arg(short, long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the manifests, the kubectl script, the spec or a CI snippet; offline.
+    Generate {
+        #[command(flatten)]
+        access: AccessArgs,
+        /// What to print.
+        #[arg(short, long, value_enum, default_value_t = GenerateFormat::Yaml)]
+        output: GenerateFormat,
+    },
+    /// Pre-verify: cluster, namespace, your rights there, and whether you may create the
+    /// Role; changes nothing.
+    Check {
+        #[command(flatten)]
+        access: AccessArgs,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Check, then create or update the objects, wait for the token, write the kubeconfig
+    /// and verify it. Safe to re-run.
+    Apply {
+        #[command(flatten)]
+        access: AccessArgs,
+        #[command(flatten)]
+        write: WriteArgs,
+        /// `server`: let the API server validate everything and report what would change,
+        /// without persisting anything or writing a kubeconfig.
+        #[arg(long, value_enum, value_name = "MODE", default_value_t = DryRun::None, num_args = 0..=1, default_missing_value = "server", require_equals = true)]
+        dry_run: DryRun,
+        /// Skip connecting with the issued kubeconfig (when it names a server unreachable
+        /// from here, see --server).
+        #[arg(long)]
+        no_verify: bool,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Write the kubeconfig from the existing token Secret (with --token-duration: from a
+    /// new bound token).
+    Kubeconfig {
+        #[command(flatten)]
+        access: AccessArgs,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Connect with an issued kubeconfig: right identity, and exactly the Role's rights.
+    Verify {
+        /// The kubeconfig to verify.
+        #[arg(long, value_name = "FILE")]
+        ci_kubeconfig: PathBuf,
+        #[command(flatten)]
+        access: AccessArgs,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Delete the token Secret (the token stops working); with --all also the RoleBinding,
+    /// Role and ServiceAccount. Only objects this tool created are deleted.
+    Revoke {
+        #[command(flatten)]
+        access: AccessArgs,
+        /// Also delete the RoleBinding, the Role and the ServiceAccount.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+        timeout: Duration,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Replace the token: new Secret, new token, new kubeconfig; the old token stops working.
+    Rotate {
+        #[command(flatten)]
+        access: AccessArgs,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+}
+
+/// The access: a preset and/or rules, or a spec file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AccessArgs {
+    /// Start from a ready-made Role.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(preset::names()))]
+    pub preset: Option<String>,
+    /// A Role rule GROUP:RESOURCES:VERBS[:NAMES]; repeatable. Lists are comma-separated,
+    /// the core group is empty or `core`, `read` = get,list,watch, `deploy` = the verbs of
+    /// kubectl apply / helm. E.g. apps:deployments:deploy, core:pods,pods/log:read.
+    #[arg(long = "rule", value_name = "RULE", value_parser = parse_rule_arg)]
+    pub rules: Vec<Rule>,
+    /// A CiCdAccess spec file as the page exports it (`-` for stdin); several documents are
+    /// several pipelines.
+    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["preset", "rules", "service_account", "role", "role_binding", "secret", "cluster_name", "token_duration"])]
+    pub file: Option<PathBuf>,
+    /// Name of the ServiceAccount [default: ci-cd].
+    #[arg(long, value_name = "NAME")]
+    pub service_account: Option<String>,
+    /// Name of the Role [default: ci-cd].
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// Name of the RoleBinding [default: ci-cd].
+    #[arg(long, value_name = "NAME")]
+    pub role_binding: Option<String>,
+    /// Name of the token Secret [default: ci-cd].
+    #[arg(long, value_name = "NAME")]
+    pub secret: Option<String>,
+    /// Name of the cluster entry in the issued kubeconfig.
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// API server URL the pipeline uses, when it reaches the API by another address than
+    /// your context's.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Issue a bound token of this lifetime (TokenRequest API, e.g. 24h) instead of a
+    /// long-lived token Secret.
+    #[arg(long, value_name = "DURATION", value_parser = parse_token_duration)]
+    pub token_duration: Option<TokenDuration>,
+}
+
+/// Where and how the kubeconfig is written, and how long to wait for the token.
+#[derive(Debug, Args, Clone)]
+pub struct WriteArgs {
+    /// Where to write the kubeconfig (mode 0600); `-` for stdout (needs --show-token).
+    /// With several pipelines, NAMESPACE.SERVICEACCOUNT is inserted before the extension.
+    #[arg(long, value_name = "FILE", default_value = cicd_access_core::kubeconfig::DEFAULT_FILE)]
+    pub output_kubeconfig: PathBuf,
+    /// Overwrite an existing kubeconfig file.
+    #[arg(long)]
+    pub force: bool,
+    /// How long to wait for the token, e.g. 30s or 2m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateFormat {
+    /// The four objects, multi-document YAML for `kubectl apply -f`.
+    Yaml,
+    /// The four objects as a `v1` List.
+    Json,
+    /// The documented kubectl procedure as one bash script.
+    Script,
+    /// The CiCdAccess spec (for `-f`, and for the page).
+    Spec,
+    /// A GitHub Actions workflow using the kubeconfig.
+    GithubActions,
+    /// A GitLab CI job using the kubeconfig.
+    GitlabCi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    None,
+    Server,
+}
+
+fn parse_rule_arg(value: &str) -> Result<Rule, String> {
+    parse_rule(value).map_err(|e| e.to_string())
+}
+
+fn parse_token_duration(value: &str) -> Result<TokenDuration, String> {
+    value.parse::<TokenDuration>().map_err(|e| e.to_string())
+}
+
+/// `30s`, `2m`, `1m30s` or plain seconds.
+pub fn parse_timeout(value: &str) -> Result<Duration, String> {
+    let bad = || format!("{value:?} is not a duration; write e.g. 30s, 2m or 1m30s");
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in value.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total += match c {
+            'h' => n * 3600,
+            'm' => n * 60,
+            's' => n,
+            _ => return Err(bad()),
+        };
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+impl AccessArgs {
+    /// Whether any rule source was given (preset, rules or file).
+    pub fn has_rules(&self) -> bool {
+        self.preset.is_some() || !self.rules.is_empty() || self.file.is_some()
+    }
+
+    /// The pipelines described: one from the flags, or one per document of the spec file.
+    /// `namespace` fills specs that name none (`-n`); the rest of the defaults are the core's.
+    pub fn specs(&self, namespace: Option<&str>) -> Result<Vec<AccessSpec>, Problem> {
+        if let Some(path) = &self.file {
+            let text = if path.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| Problem::usage(format!("cannot read the spec from stdin: {e}")))?
+            } else {
+                std::fs::read_to_string(path).map_err(|e| {
+                    Problem::usage(format!("cannot read spec file {}: {e}", path.display()))
+                })?
+            };
+            let mut specs = AccessSpec::parse_documents(&text).map_err(|e| {
+                Problem::usage(format!("spec file {}: {e}", path.display()))
+                    .hint("export the spec from the page, or write one with `kubectl cicd generate -o spec`")
+            })?;
+            for spec in &mut specs {
+                if spec.namespace.is_none() {
+                    spec.namespace = namespace.map(str::to_owned);
+                }
+                if self.server.is_some() {
+                    spec.server.clone_from(&self.server);
+                }
+            }
+            return Ok(specs);
+        }
+        let mut rules =
+            self.preset.as_deref().and_then(preset::find).map(|p| p.rules()).unwrap_or_default();
+        for rule in &self.rules {
+            if !rules.contains(rule) {
+                rules.push(rule.clone());
+            }
+        }
+        let name = |value: &Option<String>| {
+            value.clone().unwrap_or_else(|| cicd_access_core::spec::DEFAULT_NAME.to_owned())
+        };
+        Ok(vec![AccessSpec {
+            namespace: namespace.map(str::to_owned),
+            service_account: name(&self.service_account),
+            role: name(&self.role),
+            role_binding: name(&self.role_binding),
+            secret: name(&self.secret),
+            cluster_name: self
+                .cluster_name
+                .clone()
+                .unwrap_or_else(|| cicd_access_core::spec::DEFAULT_CLUSTER_NAME.to_owned()),
+            server: self.server.clone(),
+            token: match self.token_duration {
+                Some(duration) => TokenKind::Bound { duration },
+                None => TokenKind::Secret,
+            },
+            rules,
+            ..AccessSpec::default()
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("kubectl-cicd").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn kubectl_flags_go_anywhere() {
+        let cli = parse(&[
+            "apply",
+            "--preset",
+            "read-only",
+            "-n",
+            "demo",
+            "--context",
+            "ctx",
+            "--kubeconfig",
+            "/k",
+        ])
+        .unwrap();
+        assert_eq!(cli.cluster.namespace.as_deref(), Some("demo"));
+        assert_eq!(cli.cluster.context.as_deref(), Some("ctx"));
+        assert_eq!(cli.cluster.kubeconfig, Some(PathBuf::from("/k")));
+        let cli = parse(&["--namespace=demo", "check", "--preset", "read-only"]).unwrap();
+        assert_eq!(cli.cluster.namespace.as_deref(), Some("demo"));
+    }
+
+    #[test]
+    fn preset_and_rules_combine() {
+        let cli = parse(&[
+            "generate",
+            "--preset",
+            "deployment-service-ingress",
+            "--rule",
+            "batch:jobs:read",
+        ])
+        .unwrap();
+        let Command::Generate { access, .. } = cli.command else { panic!() };
+        let spec = &access.specs(Some("demo")).unwrap()[0];
+        assert_eq!(spec.rules.len(), 4);
+        assert_eq!(spec.rules[3], Rule::new(&["batch"], &["jobs"], &["get", "list", "watch"]));
+        assert_eq!(spec.namespace.as_deref(), Some("demo"));
+    }
+
+    #[test]
+    fn bad_rules_and_presets_are_usage_errors() {
+        let err = parse(&["generate", "--rule", "deployments:get"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        let err = parse(&["generate", "--preset", "nope"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn a_file_excludes_flags_that_describe_the_access() {
+        let err = parse(&["apply", "-f", "x.yaml", "--preset", "read-only"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(parse(&["apply", "-f", "x.yaml", "-n", "demo", "--server", "https://x"]).is_ok());
+    }
+
+    #[test]
+    fn bound_tokens_and_timeouts() {
+        let cli = parse(&[
+            "apply",
+            "--preset",
+            "read-only",
+            "--token-duration",
+            "24h",
+            "--timeout",
+            "1m30s",
+        ])
+        .unwrap();
+        let Command::Apply { access, write, .. } = cli.command else { panic!() };
+        assert_eq!(write.timeout, Duration::from_secs(90));
+        assert!(matches!(access.specs(None).unwrap()[0].token, TokenKind::Bound { .. }));
+        assert!(parse(&["apply", "--token-duration", "5m"]).is_err());
+        assert!(parse(&["apply", "--timeout", "soon"]).is_err());
+    }
+
+    #[test]
+    fn dry_run_takes_kubectls_spelling() {
+        let cli = parse(&["apply", "--preset", "read-only", "--dry-run=server"]).unwrap();
+        assert!(matches!(cli.command, Command::Apply { dry_run: DryRun::Server, .. }));
+        let cli = parse(&["apply", "--preset", "read-only", "--dry-run"]).unwrap();
+        assert!(matches!(cli.command, Command::Apply { dry_run: DryRun::Server, .. }));
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("45").unwrap(), Duration::from_secs(45));
+        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("10x").is_err());
+    }
+}

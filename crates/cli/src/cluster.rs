@@ -1,0 +1,176 @@
+//! The connection to the cluster, as kubectl makes it, and what its failures mean.
+
+use std::io;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use base64::Engine as _;
+use kube::Client;
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+
+use crate::args::ClusterArgs;
+use crate::problem::Problem;
+
+/// A client for the user's context, with what the issued kubeconfig needs from it.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    pub context: String,
+    /// The server URL exactly as the user's kubeconfig writes it.
+    pub server: String,
+    /// The context's namespace (`default` when it names none).
+    pub namespace: String,
+    /// PEM of the CA the user's kubeconfig trusts for this server, when it names one.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("context", &self.context)
+            .field("server", &self.server)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig> {
+    let hint = "pass --kubeconfig FILE or set KUBECONFIG, as for kubectl";
+    match path {
+        Some(path) => Kubeconfig::read_from(path).map_err(|e| {
+            Problem::usage(format!("cannot read kubeconfig {}: {e}", path.display()))
+                .hint(hint)
+                .into()
+        }),
+        None => Kubeconfig::read().map_err(|e| {
+            Problem::usage(format!(
+                "cannot read your kubeconfig ($KUBECONFIG or ~/.kube/config): {e}"
+            ))
+            .hint(hint)
+            .into()
+        }),
+    }
+}
+
+/// Connects as kubectl would with `--kubeconfig`, `--context` (and `KUBECONFIG`).
+pub async fn connect(args: &ClusterArgs) -> Result<Cluster> {
+    let kubeconfig = read_kubeconfig(args.kubeconfig.as_deref())?;
+    let context =
+        args.context.clone().or_else(|| kubeconfig.current_context.clone()).ok_or_else(|| {
+            Problem::usage("the kubeconfig has no current context")
+                .hint("pass --context NAME (kubectl config get-contexts lists them)")
+        })?;
+    let named = kubeconfig.contexts.iter().find(|c| c.name == context).ok_or_else(|| {
+        let names: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+        Problem::usage(format!("context {context:?} is not in the kubeconfig"))
+            .hint(format!("use one of: {}", names.join(", ")))
+    })?;
+    let cluster_name = named.context.as_ref().map(|c| c.cluster.clone()).unwrap_or_default();
+    let cluster_entry = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster_name)
+        .and_then(|c| c.cluster.clone())
+        .unwrap_or_default();
+    let ca_pem =
+        match (&cluster_entry.certificate_authority_data, &cluster_entry.certificate_authority) {
+            (Some(data), _) => base64::engine::general_purpose::STANDARD.decode(data.trim()).ok(),
+            (None, Some(file)) => std::fs::read(file).ok(),
+            (None, None) => None,
+        };
+    let options =
+        KubeConfigOptions { context: Some(context.clone()), ..KubeConfigOptions::default() };
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| Problem::usage(format!("kubeconfig context {context:?}: {e}")))?;
+    let namespace = config.default_namespace.clone();
+    let server = cluster_entry.server.unwrap_or_else(|| config.cluster_url.to_string());
+    let client = Client::try_from(config)
+        .map_err(|e| Problem::failed(format!("cannot set up a client for {server}: {e}")))?;
+    Ok(Cluster { client, context, server, namespace, ca_pem })
+}
+
+/// A client from a kubeconfig's text (the issued one), and the namespace of its context.
+pub async fn client_from_text(text: &str) -> Result<(Client, String)> {
+    let kubeconfig = Kubeconfig::from_yaml(text).context("the kubeconfig is not valid")?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .context("the kubeconfig is not usable")?;
+    let namespace = config.default_namespace.clone();
+    Ok((Client::try_from(config).context("cannot set up a client")?, namespace))
+}
+
+/// What a failed request means, as one of the distinct messages the user can act on.
+pub fn explain(error: kube::Error, server: &str, context: &str, doing: &str) -> anyhow::Error {
+    if let kube::Error::Api(status) = &error {
+        let problem = match status.code {
+            401 => Problem::failed(format!(
+                "{doing}: the API server at {server} does not accept your credentials (401 Unauthorized)"
+            ))
+            .hint(format!(
+                "the token or certificate of context {context:?} has expired or was revoked: log in again and retry"
+            )),
+            403 => Problem::failed(format!("{doing}: forbidden: {}", status.message)).hint(
+                "ask a cluster administrator for this permission, or use a context that has it",
+            ),
+            404 if status.message.starts_with("namespaces ") => {
+                Problem::failed(format!("{doing}: {}", status.message)).hint(
+                    "the namespace does not exist: create it (kubectl create namespace NAME) or pass the right -n",
+                )
+            }
+            _ => Problem::failed(format!("{doing}: the API server answered {} {}: {}", status.code, status.reason, status.message)),
+        };
+        return anyhow::Error::new(error).context(problem);
+    }
+    let chain: Vec<String> = anyhow_chain(&error);
+    let text = chain.join(": ").to_lowercase();
+    let io_kind = io_error_kind(&error);
+    let problem = if text.contains("certificate")
+        || text.contains("tls")
+        || text.contains("handshake")
+    {
+        Problem::failed(format!("{doing}: the TLS handshake with {server} failed"))
+            .hint(format!("the server's certificate is not signed by the CA of context {context:?}, or the address is not in it: check certificate-authority-data and the server URL"))
+    } else if matches!(
+        io_kind,
+        Some(
+            io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::NotFound
+                | io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::BrokenPipe
+        )
+    ) || text.contains("connect")
+        || text.contains("dns")
+        || text.contains("timed out")
+        || text.contains("connection")
+    {
+        Problem::failed(format!("{doing}: cannot reach the API server at {server}"))
+            .hint(format!("is the cluster up and is {context:?} the right context? (kubectl cluster-info); re-run when it is back: the command converges"))
+    } else {
+        Problem::failed(format!("{doing}: the request to {server} failed"))
+    };
+    anyhow::Error::new(error).context(problem)
+}
+
+fn anyhow_chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push(e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+fn io_error_kind(error: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        source = e.source();
+    }
+    None
+}

@@ -1,0 +1,983 @@
+//! One pipeline's access against the live cluster: check, apply, kubeconfig, verify,
+//! revoke, rotate. Every decision is the core's; this is requests and their order.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::Result;
+use cicd_access_core::coverage::{self, Coverage, compact_string};
+use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
+use cicd_access_core::manifest::{Manifests, build_manifests};
+use cicd_access_core::requirements::{apply_rules, revoke_rules};
+use cicd_access_core::rules_review::parse_rules_review;
+use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use cicd_access_core::verify::{Verification, compare_rights, denied_user, service_account_user};
+use cicd_access_core::{AccessSpec, Rule, TokenKind};
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cluster::{Cluster, client_from_text, explain};
+use crate::output::Progress;
+use crate::problem::Problem;
+
+/// The one field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "kubectl-cicd";
+/// How long the RBAC authorizer may take to see a new RoleBinding, or the token
+/// authenticator a deleted Secret.
+const PROPAGATION: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(100);
+
+/// A spec whose namespace is resolved, with its manifests.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub spec: AccessSpec,
+    pub manifests: Manifests,
+    pub namespace: String,
+}
+
+impl Pipeline {
+    /// Fills the namespace from the context when the spec names none, and builds the objects.
+    pub fn new(mut spec: AccessSpec, context_namespace: &str) -> Result<Pipeline, Problem> {
+        if spec.namespace.is_none() {
+            spec.namespace = Some(context_namespace.to_owned());
+        }
+        let manifests = build_manifests(&spec).map_err(|e| Problem::usage(e.to_string()))?;
+        let namespace = spec.namespace.clone().unwrap_or_default();
+        Ok(Pipeline { spec, manifests, namespace })
+    }
+
+    fn label(&self) -> String {
+        format!("{}/{}", self.namespace, self.spec.service_account)
+    }
+}
+
+fn doing(what: &str, pipeline: &Pipeline) -> String {
+    format!("{what} ({})", pipeline.label())
+}
+
+/// Runs a request, turning a failure into one of the distinct messages.
+async fn call<T>(
+    cluster: &Cluster,
+    what: &str,
+    future: impl Future<Output = kube::Result<T>>,
+) -> Result<T> {
+    future.await.map_err(|e| explain(e, &cluster.server, &cluster.context, what))
+}
+
+/// `Ok(None)` for a 404.
+async fn get_opt<K>(cluster: &Cluster, api: &Api<K>, name: &str, what: &str) -> Result<Option<K>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    match api.get_opt(name).await {
+        Ok(found) => Ok(found),
+        Err(e) => Err(explain(e, &cluster.server, &cluster.context, what)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+/// What the pre-verification found.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub context: String,
+    pub server: String,
+    pub namespace: String,
+    pub service_account: String,
+    /// `None` when you may not read namespaces.
+    pub namespace_exists: Option<bool>,
+    /// What listing nodes says (often forbidden to tenants; reported, not a failure).
+    pub nodes: String,
+    pub held_rules: Vec<Rule>,
+    pub incomplete: bool,
+    pub role_allowed: bool,
+    pub role_bypass: bool,
+    /// The Role's rules you do not hold, as the API server's 403 would list them.
+    pub missing: Vec<String>,
+    pub missing_rules: Vec<Rule>,
+    pub binding_allowed: bool,
+    /// Rights the steps themselves need (writing Roles, Secrets, ...) that you lack.
+    pub missing_for_steps: Vec<String>,
+    pub explanation: String,
+}
+
+impl CheckReport {
+    /// Whether the API server will refuse something, so nothing should be created.
+    pub fn refused(&self) -> bool {
+        !self.incomplete
+            && (!self.role_allowed || !self.binding_allowed || !self.missing_for_steps.is_empty())
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "context:    {}", self.context);
+        let _ = writeln!(out, "server:     {}", self.server);
+        let exists = match self.namespace_exists {
+            Some(true) => "exists",
+            Some(false) => "does NOT exist",
+            None => "existence unknown (you may not read namespaces)",
+        };
+        let _ = writeln!(out, "namespace:  {} ({exists})", self.namespace);
+        let _ = writeln!(out, "pipeline:   ServiceAccount {}", self.service_account);
+        let _ = writeln!(out, "nodes:      {}", self.nodes);
+        let _ = writeln!(
+            out,
+            "your rights in {}: {} rule(s){}",
+            self.namespace,
+            self.held_rules.len(),
+            if self.incomplete { ", INCOMPLETE list" } else { "" }
+        );
+        out.push_str(&self.explanation);
+        if !self.missing_for_steps.is_empty() {
+            out.push_str("The steps themselves need rights you do not hold:\n");
+            for rule in &self.missing_for_steps {
+                let _ = writeln!(out, "  {rule}");
+            }
+        }
+        if self.incomplete {
+            out.push_str("The rules review is incomplete (an authorizer besides RBAC is active): the API server decides.\n");
+        } else if self.refused() {
+            out.push_str("verdict: you cannot create this; nothing was changed\n");
+        } else {
+            out.push_str("verdict: you can create this\n");
+        }
+        out
+    }
+}
+
+async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<(Vec<Rule>, bool)> {
+    let review = SelfSubjectRulesReview {
+        spec: SelfSubjectRulesReviewSpec { namespace: Some(namespace.to_owned()) },
+        ..SelfSubjectRulesReview::default()
+    };
+    let api: Api<SelfSubjectRulesReview> = Api::all(cluster.client.clone());
+    let answer = call(
+        cluster,
+        &format!("reviewing your rights in namespace {namespace}"),
+        api.create(&PostParams::default(), &review),
+    )
+    .await?;
+    let text = serde_json::to_string(&answer)?;
+    let review = parse_rules_review(&text).map_err(|e| {
+        Problem::failed(format!("the API server's rules review is unreadable: {e}"))
+    })?;
+    Ok((review.rules, review.incomplete))
+}
+
+async fn namespace_exists(cluster: &Cluster, namespace: &str) -> Result<Option<bool>> {
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    match api.get_opt(namespace).await {
+        Ok(found) => Ok(Some(found.is_some())),
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(None),
+        Err(e) => Err(explain(e, &cluster.server, &cluster.context, "reading the namespace")),
+    }
+}
+
+async fn nodes(cluster: &Cluster) -> Result<String> {
+    let api: Api<Node> = Api::all(cluster.client.clone());
+    match api.list_metadata(&ListParams::default().limit(500)).await {
+        Ok(list) => Ok(format!("{} visible", list.items.len())),
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            Ok("you may not list nodes (usual for tenants; not needed)".to_owned())
+        }
+        Err(e) => Err(explain(e, &cluster.server, &cluster.context, "listing nodes")),
+    }
+}
+
+/// Pre-verification: changes nothing.
+pub async fn check(cluster: &Cluster, pipeline: &Pipeline) -> Result<CheckReport> {
+    let namespace = pipeline.namespace.as_str();
+    let (exists, nodes, (held, incomplete)) = futures::try_join!(
+        namespace_exists(cluster, namespace),
+        nodes(cluster),
+        held_rules(cluster, namespace)
+    )?;
+    let spec = &pipeline.spec;
+    let role: Coverage = coverage::check_role(&held, &spec.rules, Some(&spec.role));
+    let binding = coverage::check_role_binding(&held, &spec.role, &spec.rules);
+    let steps = coverage::missing_rules(&held, &apply_rules(spec));
+    let mut explanation = role.explain();
+    if role.allowed() && !binding.allowed() {
+        explanation.push_str(&binding.explain());
+    }
+    Ok(CheckReport {
+        context: cluster.context.clone(),
+        server: cluster.server.clone(),
+        namespace: namespace.to_owned(),
+        service_account: spec.service_account.clone(),
+        namespace_exists: exists,
+        nodes,
+        held_rules: held,
+        incomplete,
+        role_allowed: role.allowed(),
+        role_bypass: role.bypass,
+        missing: role.missing.iter().map(compact_string).collect(),
+        missing_rules: role.missing.clone(),
+        binding_allowed: binding.allowed(),
+        missing_for_steps: steps.iter().map(compact_string).collect(),
+        explanation,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply
+
+/// What happened to one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub kind: &'static str,
+    pub name: String,
+    /// `created`, `configured` or `unchanged` (with `would be` for a dry run).
+    pub action: String,
+}
+
+/// The outcome of `apply` (and `rotate`, `kubeconfig`) for one pipeline.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    pub namespace: String,
+    pub service_account: String,
+    pub changes: Vec<Change>,
+    pub dry_run: bool,
+    pub kubeconfig: Option<String>,
+    /// RFC 3339 expiry of a bound token.
+    pub expires: Option<String>,
+    pub verification: Option<VerifyReport>,
+    /// The token, only with `--show-token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Notes for the user (e.g. a bound token that cannot be revoked).
+    pub notes: Vec<String>,
+}
+
+impl ApplyReport {
+    fn new(pipeline: &Pipeline) -> Self {
+        ApplyReport {
+            namespace: pipeline.namespace.clone(),
+            service_account: pipeline.spec.service_account.clone(),
+            changes: Vec::new(),
+            dry_run: false,
+            kubeconfig: None,
+            expires: None,
+            verification: None,
+            token: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.verification.as_ref().is_none_or(|v| v.passed)
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for change in &self.changes {
+            let _ =
+                writeln!(out, "{}/{} {}", change.kind.to_lowercase(), change.name, change.action);
+        }
+        if let Some(path) = &self.kubeconfig {
+            let _ = writeln!(out, "kubeconfig written to {path} (mode 0600)");
+        }
+        if let Some(expires) = &self.expires {
+            let _ = writeln!(out, "bound token expires at {expires}");
+        }
+        if let Some(verification) = &self.verification {
+            out.push_str(&verification.text());
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        if let Some(token) = &self.token {
+            let _ = writeln!(out, "token: {token}");
+        }
+        out
+    }
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub dry_run: bool,
+    pub timeout: Duration,
+    pub kubeconfig_path: std::path::PathBuf,
+    pub force: bool,
+    pub verify: bool,
+    pub show_token: bool,
+}
+
+/// The object as compared for "unchanged": without what every write changes.
+fn comparable<K: Serialize>(object: &K) -> serde_json::Value {
+    let mut value = serde_json::to_value(object).unwrap_or_default();
+    if let Some(meta) = value.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+        for key in ["managedFields", "resourceVersion", "generation"] {
+            meta.remove(key);
+        }
+    }
+    value
+}
+
+async fn apply_object<K>(
+    cluster: &Cluster,
+    api: &Api<K>,
+    object: &K,
+    dry_run: bool,
+    pipeline: &Pipeline,
+) -> Result<Change>
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kind: &'static str = match kind.as_str() {
+        "Role" => "Role",
+        "RoleBinding" => "RoleBinding",
+        "ServiceAccount" => "ServiceAccount",
+        _ => "Secret",
+    };
+    let name = object.meta().name.clone().unwrap_or_default();
+    let before =
+        get_opt(cluster, api, &name, &doing(&format!("reading {kind} {name}"), pipeline)).await?;
+    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    params.dry_run = dry_run;
+    let after = match api.patch(&name, &params, &Patch::Apply(object)).await {
+        Ok(after) => after,
+        Err(kube::Error::Api(status)) if status.code == 403 && kind == "Role" => {
+            let message = status.message.clone();
+            let mut problem = Problem::failed(format!(
+                "the API server refused the Role {name} ({}): {message}",
+                pipeline.label()
+            ));
+            if let Ok(forbidden) = cicd_access_core::forbidden::parse_forbidden(&message) {
+                let missing: Vec<String> = forbidden.missing.iter().map(compact_string).collect();
+                problem = problem.hint(format!(
+                    "you do not hold: {}; ask an administrator for them, or for `escalate` on roles",
+                    missing.join(" ")
+                ));
+            }
+            return Err(problem.into());
+        }
+        Err(e) => {
+            return Err(explain(
+                e,
+                &cluster.server,
+                &cluster.context,
+                &doing(&format!("applying {kind} {name}"), pipeline),
+            ));
+        }
+    };
+    let action = match &before {
+        None => "created",
+        Some(before) if comparable(before) == comparable(&after) => "unchanged",
+        Some(_) => "configured",
+    };
+    let action = if dry_run { format!("{action} (server dry run)") } else { action.to_owned() };
+    Ok(Change { kind, name, action })
+}
+
+/// Waits, with a watch, until the token controller has filled the Secret (with a token
+/// other than `not`, when rotating).
+async fn wait_for_token(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    timeout: Duration,
+    not: Option<&str>,
+) -> Result<Secret> {
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    let name = pipeline.spec.secret.clone();
+    let old = not.map(str::to_owned);
+    let condition = move |secret: Option<&Secret>| {
+        secret.and_then(|s| s.data.as_ref()).and_then(|d| d.get("token")).is_some_and(|token| {
+            !token.0.is_empty()
+                && old.as_deref().is_none_or(|old| old.as_bytes() != token.0.as_slice())
+        })
+    };
+    let wait = kube::runtime::wait::await_condition(api, &name, condition);
+    match tokio::time::timeout(timeout, wait).await {
+        Ok(Ok(Some(secret))) => Ok(secret),
+        Ok(Ok(None)) => Err(Problem::failed(format!(
+            "Secret {name} ({}) was deleted while waiting for its token",
+            pipeline.label()
+        ))
+        .into()),
+        Ok(Err(e)) => Err(anyhow::Error::new(e).context(
+            Problem::failed(format!(
+                "watching Secret {name} ({}) for its token failed",
+                pipeline.label()
+            ))
+            .hint("is the API server reachable? re-run the command when it is: it converges"),
+        )),
+        Err(_) => Err(Problem::failed(format!(
+            "timed out after {}s waiting for the token in Secret {name} ({})",
+            timeout.as_secs(),
+            pipeline.label()
+        ))
+        .hint("the token controller of kube-controller-manager fills it within seconds: it is probably not running (or runs without --service-account-private-key-file); ask the cluster administrator, then re-run, or use --token-duration for a bound token")
+        .into()),
+    }
+}
+
+struct Token {
+    value: String,
+    ca_crt: Vec<u8>,
+    expires: Option<String>,
+}
+
+async fn secret_token(secret: &Secret, pipeline: &Pipeline) -> Result<Token> {
+    let value = serde_json::to_value(secret)?;
+    let read = read_token_secret(&value, Some(&pipeline.spec.service_account))
+        .map_err(|e| Problem::failed(e.to_string()))?;
+    Ok(Token { value: read.token, ca_crt: read.ca_crt, expires: None })
+}
+
+async fn bound_token(cluster: &Cluster, pipeline: &Pipeline, seconds: u64) -> Result<Token> {
+    let api: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            expiration_seconds: i64::try_from(seconds).ok(),
+            ..TokenRequestSpec::default()
+        },
+        ..TokenRequest::default()
+    };
+    let answer = call(
+        cluster,
+        &doing("requesting a bound token", pipeline),
+        api.create_token_request(&pipeline.spec.service_account, &PostParams::default(), &request),
+    )
+    .await?;
+    let status =
+        answer.status.ok_or_else(|| Problem::failed("the TokenRequest answer has no token"))?;
+    let ca_crt = match &cluster.ca_pem {
+        Some(pem) if pem.starts_with(b"-----BEGIN") => pem.clone(),
+        _ => {
+            let maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+            let map = call(
+                cluster,
+                &doing("reading ConfigMap kube-root-ca.crt", pipeline),
+                maps.get("kube-root-ca.crt"),
+            )
+            .await?;
+            map.data
+                .and_then(|d| d.get("ca.crt").cloned())
+                .ok_or_else(|| Problem::failed("ConfigMap kube-root-ca.crt has no ca.crt"))?
+                .into_bytes()
+        }
+    };
+    Ok(Token {
+        value: status.token,
+        ca_crt,
+        expires: Some(status.expiration_timestamp.0.to_string()),
+    })
+}
+
+async fn issue_token(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    timeout: Duration,
+    not: Option<&str>,
+) -> Result<Token> {
+    match &pipeline.spec.token {
+        TokenKind::Secret => {
+            let secret = wait_for_token(cluster, pipeline, timeout, not).await?;
+            secret_token(&secret, pipeline).await
+        }
+        TokenKind::Bound { duration } => bound_token(cluster, pipeline, duration.seconds()).await,
+    }
+}
+
+fn render(cluster: &Cluster, pipeline: &Pipeline, token: &Token) -> Result<String> {
+    render_kubeconfig(&KubeconfigParts {
+        cluster_name: pipeline.spec.cluster_name.clone(),
+        server: pipeline.spec.server.clone().unwrap_or_else(|| cluster.server.clone()),
+        ca_crt: token.ca_crt.clone(),
+        namespace: pipeline.namespace.clone(),
+        token: token.value.clone(),
+        expires: token.expires.clone(),
+    })
+    .map_err(|e| Problem::failed(e.to_string()).into())
+}
+
+/// Writes the kubeconfig, verifies it, and fills the report.
+async fn deliver(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    token: &Token,
+    options: &ApplyOptions,
+    force: bool,
+    report: &mut ApplyReport,
+    progress: &Progress,
+) -> Result<()> {
+    let text = render(cluster, pipeline, token)?;
+    crate::output::write_kubeconfig(&options.kubeconfig_path, &text, force)?;
+    report.kubeconfig = Some(options.kubeconfig_path.display().to_string());
+    report.expires.clone_from(&token.expires);
+    if options.show_token {
+        report.token = Some(token.value.clone());
+    }
+    if options.verify {
+        progress.set(format!("verifying the kubeconfig of {}", pipeline.label()));
+        report.verification = Some(verify_until(&text, pipeline, &pipeline.spec.rules).await?);
+    }
+    Ok(())
+}
+
+/// Check, then apply every object, wait for the token, write and verify the kubeconfig.
+pub async fn apply(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    options: &ApplyOptions,
+    progress: &Progress,
+) -> Result<ApplyReport> {
+    progress.set(format!("checking your rights in {}", pipeline.namespace));
+    let report = check(cluster, pipeline).await?;
+    if report.namespace_exists == Some(false) {
+        return Err(Problem::failed(format!("namespace {} does not exist", pipeline.namespace))
+            .hint("create it first (kubectl create namespace NAME), or pass the right -n; nothing was changed")
+            .into());
+    }
+    if report.refused() {
+        let mut message = format!(
+            "refusing to apply in namespace {}: the API server would refuse it; nothing was created\n",
+            pipeline.namespace
+        );
+        message.push_str(report.explanation.trim_end());
+        if !report.missing_for_steps.is_empty() {
+            message.push_str("\nthe steps themselves need rights you do not hold:");
+            for rule in &report.missing_for_steps {
+                let _ = write!(message, "\n  {rule}");
+            }
+        }
+        return Err(Problem::failed(message)
+            .hint("`kubectl cicd check` shows the same; ask a cluster administrator for the missing rules")
+            .into());
+    }
+    let mut out = ApplyReport::new(pipeline);
+    out.dry_run = options.dry_run;
+    if report.incomplete {
+        out.notes.push("your rules review is incomplete: the API server decided".to_owned());
+    }
+    let client = &cluster.client;
+    let ns = pipeline.namespace.as_str();
+    let m = &pipeline.manifests;
+    progress.set(format!("applying the objects in {ns}"));
+    let roles: Api<Role> = Api::namespaced(client.clone(), ns);
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    // The Role must exist before the binding is checked against it, and the ServiceAccount
+    // before its token Secret (the token controller deletes Secrets of absent accounts).
+    let (role, account) = futures::try_join!(
+        apply_object(cluster, &roles, &m.role, options.dry_run, pipeline),
+        apply_object(cluster, &accounts, &m.service_account, options.dry_run, pipeline),
+    )?;
+    let secret_change = async {
+        match &m.secret {
+            Some(secret) => {
+                apply_object(cluster, &secrets, secret, options.dry_run, pipeline).await.map(Some)
+            }
+            None => Ok(None),
+        }
+    };
+    let (binding, secret) = futures::try_join!(
+        apply_object(cluster, &bindings, &m.role_binding, options.dry_run, pipeline),
+        secret_change,
+    )?;
+    out.changes = vec![role, account, binding];
+    out.changes.extend(secret);
+    if options.dry_run {
+        return Ok(out);
+    }
+    progress.set(format!("waiting for the token of {}", pipeline.label()));
+    let token = issue_token(cluster, pipeline, options.timeout, None).await?;
+    deliver(cluster, pipeline, &token, options, options.force, &mut out, progress).await?;
+    Ok(out)
+}
+
+/// Only the extraction: the kubeconfig from the existing token Secret (or a new bound token).
+pub async fn kubeconfig(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    options: &ApplyOptions,
+    progress: &Progress,
+) -> Result<ApplyReport> {
+    let mut out = ApplyReport::new(pipeline);
+    if matches!(pipeline.spec.token, TokenKind::Secret) {
+        let api: Api<Secret> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+        let name = &pipeline.spec.secret;
+        if get_opt(cluster, &api, name, &doing(&format!("reading Secret {name}"), pipeline))
+            .await?
+            .is_none()
+        {
+            return Err(Problem::failed(format!(
+                "Secret {name} does not exist in namespace {}",
+                pipeline.namespace
+            ))
+            .hint("create the objects first with `kubectl cicd apply`")
+            .into());
+        }
+    }
+    progress.set(format!("reading the token of {}", pipeline.label()));
+    let token = issue_token(cluster, pipeline, options.timeout, None).await?;
+    deliver(cluster, pipeline, &token, options, options.force, &mut out, progress).await?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify
+
+/// The verification, for output.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    pub passed: bool,
+    pub expected_user: String,
+    pub user: Option<String>,
+    pub extra: Vec<String>,
+    pub missing: Vec<String>,
+    pub incomplete: bool,
+    #[serde(skip)]
+    pub explanation: String,
+}
+
+impl VerifyReport {
+    fn from(verification: &Verification) -> Self {
+        VerifyReport {
+            passed: verification.passed(),
+            expected_user: verification.expected_user.clone(),
+            user: verification.user.clone(),
+            extra: verification.rights.extra.iter().map(compact_string).collect(),
+            missing: verification.rights.missing.iter().map(compact_string).collect(),
+            incomplete: verification.incomplete,
+            explanation: verification.explain(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let verdict = if self.passed { "verified" } else { "VERIFICATION FAILED" };
+        let mut out = format!("{verdict}: ");
+        out.push_str(&self.explanation);
+        out
+    }
+}
+
+/// Who the client is: the user a denial names (works on every release), else unknown.
+async fn whoami(client: &Client) -> Result<Option<String>> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    match nodes.list_metadata(&ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(denied_user(&status.message)),
+        Err(kube::Error::Api(status)) if status.code == 401 => Err(Problem::failed(
+            "the issued kubeconfig's token is not accepted (401 Unauthorized)",
+        )
+        .hint("it was revoked or has expired: issue a new one with `kubectl cicd rotate` or `apply`")
+        .into()),
+        Err(e) => Err(anyhow::Error::new(e).context(Problem::failed(
+            "cannot reach the API server with the issued kubeconfig",
+        ).hint("if the pipeline reaches the API by another address (--server), verify from where it runs, or pass --no-verify"))),
+        // Listing nodes is allowed, which a Role cannot grant: the review will show it as extra.
+        Ok(_) => Ok(None),
+    }
+}
+
+/// Connects with an issued kubeconfig and compares its rights with `expected`.
+pub async fn verify_once(
+    text: &str,
+    namespace: &str,
+    service_account: &str,
+    expected: &[Rule],
+) -> Result<Verification> {
+    let (client, _) = client_from_text(text).await?;
+    let user = whoami(&client).await?;
+    let review = SelfSubjectRulesReview {
+        spec: SelfSubjectRulesReviewSpec { namespace: Some(namespace.to_owned()) },
+        ..SelfSubjectRulesReview::default()
+    };
+    let api: Api<SelfSubjectRulesReview> = Api::all(client);
+    let answer = api.create(&PostParams::default(), &review).await.map_err(|e| {
+        anyhow::Error::new(e)
+            .context(Problem::failed("the issued kubeconfig cannot review its own rights"))
+    })?;
+    let review = parse_rules_review(&serde_json::to_string(&answer)?)
+        .map_err(|e| Problem::failed(format!("the rules review is unreadable: {e}")))?;
+    Ok(Verification {
+        expected_user: service_account_user(namespace, service_account),
+        user,
+        rights: compare_rights(&review.rules, expected),
+        incomplete: review.incomplete,
+    })
+}
+
+/// Verifies, giving the RBAC authorizer's cache a few seconds to see a new binding.
+async fn verify_until(text: &str, pipeline: &Pipeline, expected: &[Rule]) -> Result<VerifyReport> {
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    loop {
+        let verification =
+            verify_once(text, &pipeline.namespace, &pipeline.spec.service_account, expected)
+                .await?;
+        if verification.passed() || tokio::time::Instant::now() >= deadline {
+            return Ok(VerifyReport::from(&verification));
+        }
+        tokio::time::sleep(POLL * 2).await;
+    }
+}
+
+/// `verify`: the issued kubeconfig against the spec's rules (or the live Role's).
+pub async fn verify_file(
+    text: &str,
+    namespace: Option<&str>,
+    spec: &AccessSpec,
+    has_rules: bool,
+    cluster: Option<&Cluster>,
+) -> Result<VerifyReport> {
+    let (_, context_namespace) = client_from_text(text).await?;
+    let namespace = namespace.map_or(context_namespace, str::to_owned);
+    let expected = if has_rules {
+        spec.rules.clone()
+    } else {
+        let cluster = cluster.ok_or_else(|| {
+            Problem::usage("no rules to compare with").hint(
+                "give the access (--preset, --rule or -f), or a kubeconfig that may read the Role",
+            )
+        })?;
+        let roles: Api<Role> = Api::namespaced(cluster.client.clone(), &namespace);
+        let role =
+            call(cluster, &format!("reading Role {}", spec.role), roles.get(&spec.role)).await?;
+        let yaml = serde_json::to_value(role.rules.unwrap_or_default())?;
+        serde_json::from_value::<Vec<Rule>>(yaml).unwrap_or_default()
+    };
+    let verification = verify_once(text, &namespace, &spec.service_account, &expected).await?;
+    Ok(VerifyReport::from(&verification))
+}
+
+// ---------------------------------------------------------------------------------------------
+// revoke and rotate
+
+/// The outcome of `revoke`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokeReport {
+    pub namespace: String,
+    pub changes: Vec<Change>,
+    /// Whether the old token was seen to stop working.
+    pub token_dead: Option<bool>,
+    pub notes: Vec<String>,
+}
+
+impl RevokeReport {
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for change in &self.changes {
+            let _ =
+                writeln!(out, "{}/{} {}", change.kind.to_lowercase(), change.name, change.action);
+        }
+        match self.token_dead {
+            Some(true) => out.push_str("the old token no longer authenticates (401)\n"),
+            Some(false) => out.push_str("THE OLD TOKEN STILL AUTHENTICATES\n"),
+            None => {}
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        out
+    }
+}
+
+fn managed<K: Resource>(object: &K) -> bool {
+    object
+        .meta()
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .is_some_and(|v| v == MANAGED_BY_VALUE)
+}
+
+async fn delete_managed<K>(
+    cluster: &Cluster,
+    api: &Api<K>,
+    name: &str,
+    pipeline: &Pipeline,
+) -> Result<Change>
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kind: &'static str = match kind.as_str() {
+        "Role" => "Role",
+        "RoleBinding" => "RoleBinding",
+        "ServiceAccount" => "ServiceAccount",
+        _ => "Secret",
+    };
+    let action = match get_opt(
+        cluster,
+        api,
+        name,
+        &doing(&format!("reading {kind} {name}"), pipeline),
+    )
+    .await?
+    {
+        None => "already absent".to_owned(),
+        Some(object) if !managed(&object) => {
+            format!(
+                "left alone: not labelled {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}, so not created by this tool"
+            )
+        }
+        Some(_) => match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => "deleted".to_owned(),
+            Err(kube::Error::Api(status)) if status.code == 404 => "already absent".to_owned(),
+            Err(e) => {
+                return Err(explain(
+                    e,
+                    &cluster.server,
+                    &cluster.context,
+                    &doing(&format!("deleting {kind} {name}"), pipeline),
+                ));
+            }
+        },
+    };
+    Ok(Change { kind, name: name.to_owned(), action })
+}
+
+/// Polls until `token` stops authenticating (the authenticator may cache briefly).
+async fn token_dies(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    token: &Token,
+    timeout: Duration,
+) -> Result<bool> {
+    let text = render(cluster, pipeline, token)?;
+    let (client, _) = client_from_text(&text).await?;
+    let deadline = tokio::time::Instant::now() + timeout.min(PROPAGATION * 3);
+    loop {
+        match client.apiserver_version().await {
+            Err(kube::Error::Api(status)) if status.code == 401 => return Ok(true),
+            Err(e) => {
+                return Err(explain(
+                    e,
+                    &cluster.server,
+                    &cluster.context,
+                    "checking that the old token stopped working",
+                ));
+            }
+            Ok(_) if tokio::time::Instant::now() >= deadline => return Ok(false),
+            Ok(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+async fn current_token(cluster: &Cluster, pipeline: &Pipeline) -> Result<Option<Token>> {
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    let name = &pipeline.spec.secret;
+    let Some(secret) =
+        get_opt(cluster, &api, name, &doing(&format!("reading Secret {name}"), pipeline)).await?
+    else {
+        return Ok(None);
+    };
+    if !managed(&secret) {
+        return Ok(None);
+    }
+    Ok(secret_token(&secret, pipeline).await.ok())
+}
+
+/// Deletes the token Secret (and with `all` every object this tool created) and checks
+/// that the old token stopped working.
+pub async fn revoke(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    all: bool,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<RevokeReport> {
+    progress.set(format!("revoking {}", pipeline.label()));
+    let (held, incomplete) = held_rules(cluster, &pipeline.namespace).await?;
+    let lacking = coverage::missing_rules(&held, &revoke_rules(all));
+    if !incomplete && !lacking.is_empty() {
+        let rules: Vec<String> = lacking.iter().map(compact_string).collect();
+        return Err(Problem::failed(format!(
+            "you may not revoke in namespace {}: you do not hold {}",
+            pipeline.namespace,
+            rules.join(" ")
+        ))
+        .hint("ask a cluster administrator to revoke it, or for these rights")
+        .into());
+    }
+    let ns = pipeline.namespace.as_str();
+    let client = &cluster.client;
+    let mut report = RevokeReport {
+        namespace: ns.to_owned(),
+        changes: Vec::new(),
+        token_dead: None,
+        notes: Vec::new(),
+    };
+    let old = current_token(cluster, pipeline).await?;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    report.changes.push(delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?);
+    if all {
+        let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
+        let roles: Api<Role> = Api::namespaced(client.clone(), ns);
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+        report
+            .changes
+            .push(delete_managed(cluster, &bindings, &pipeline.spec.role_binding, pipeline).await?);
+        report.changes.push(delete_managed(cluster, &roles, &pipeline.spec.role, pipeline).await?);
+        report.changes.push(
+            delete_managed(cluster, &accounts, &pipeline.spec.service_account, pipeline).await?,
+        );
+    } else if matches!(pipeline.spec.token, TokenKind::Bound { .. }) {
+        report.notes.push("bound tokens cannot be revoked one by one: they stop at their expiry, or when the ServiceAccount is deleted (revoke --all)".to_owned());
+    }
+    if let Some(old) = old {
+        progress.set("checking that the old token stopped working");
+        report.token_dead = Some(token_dies(cluster, pipeline, &old, timeout).await?);
+    }
+    Ok(report)
+}
+
+/// New Secret, new token, new kubeconfig; the old token stops working.
+pub async fn rotate(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    options: &ApplyOptions,
+    progress: &Progress,
+) -> Result<(ApplyReport, Option<bool>)> {
+    let mut out = ApplyReport::new(pipeline);
+    let ns = pipeline.namespace.as_str();
+    let old = current_token(cluster, pipeline).await?;
+    if let Some(secret) = &pipeline.manifests.secret {
+        progress.set(format!("replacing the token Secret of {}", pipeline.label()));
+        let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
+        let deleted = delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?;
+        if deleted.action.starts_with("left alone") {
+            return Err(Problem::failed(format!(
+                "Secret {} ({}) was not created by this tool",
+                pipeline.spec.secret,
+                pipeline.label()
+            ))
+            .hint("choose another --secret name, or delete it yourself")
+            .into());
+        }
+        let mut change = apply_object(cluster, &secrets, secret, false, pipeline).await?;
+        change.action = "replaced".to_owned();
+        out.changes.push(change);
+    } else {
+        out.notes.push("the previous bound token keeps working until it expires (delete the ServiceAccount with revoke --all to stop it)".to_owned());
+    }
+    progress.set(format!("waiting for the new token of {}", pipeline.label()));
+    let old_value = old.as_ref().map(|t| t.value.clone());
+    let token = issue_token(cluster, pipeline, options.timeout, old_value.as_deref()).await?;
+    deliver(cluster, pipeline, &token, options, true, &mut out, progress).await?;
+    let dead = match &old {
+        Some(old) if matches!(pipeline.spec.token, TokenKind::Secret) => {
+            progress.set("checking that the old token stopped working");
+            Some(token_dies(cluster, pipeline, old, options.timeout).await?)
+        }
+        _ => None,
+    };
+    Ok((out, dead))
+}
