@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod preset;
 pub mod requirements;
 pub mod rule_syntax;
+pub mod rules_review;
 pub mod script;
 pub mod snippet;
 pub mod spec;
