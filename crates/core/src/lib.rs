@@ -9,6 +9,7 @@
 pub mod canilist;
 pub mod catalog;
 pub mod coverage;
+pub mod derive;
 pub mod duration;
 pub mod forbidden;
 pub mod kubeconfig;
