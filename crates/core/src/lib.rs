@@ -13,6 +13,7 @@ pub mod derive;
 pub mod duration;
 pub mod forbidden;
 pub mod kubeconfig;
+pub mod lint;
 pub mod manifest;
 pub mod preset;
 pub mod requirements;
