@@ -206,7 +206,7 @@ fn dedup(items: &mut Vec<String>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const TYPICAL: &str = "\
@@ -323,5 +323,44 @@ crons       [                   []               [get
     #[test]
     fn empty_text_is_an_error() {
         assert_eq!(parse_can_i_list("\n  \n"), Err(CanIListError::Empty));
+    }
+
+    /// Real `kubectl auth can-i --list` outputs (kubectl 1.32, kube-apiserver 1.20).
+    pub(crate) const REAL: &[(&str, &str, &str)] = &[
+        (
+            "admin",
+            include_str!("../../../tests/fixtures/can-i-list/admin.txt"),
+            include_str!("../../../tests/fixtures/can-i-list/admin.no-headers.txt"),
+        ),
+        (
+            "namespace-admin",
+            include_str!("../../../tests/fixtures/can-i-list/namespace-admin.txt"),
+            include_str!("../../../tests/fixtures/can-i-list/namespace-admin.no-headers.txt"),
+        ),
+        (
+            "nobody",
+            include_str!("../../../tests/fixtures/can-i-list/nobody.txt"),
+            include_str!("../../../tests/fixtures/can-i-list/nobody.no-headers.txt"),
+        ),
+        (
+            "welkin-ci-cd",
+            include_str!("../../../tests/fixtures/can-i-list/welkin-ci-cd.txt"),
+            include_str!("../../../tests/fixtures/can-i-list/welkin-ci-cd.no-headers.txt"),
+        ),
+    ];
+
+    #[test]
+    fn real_listings_golden() {
+        for (who, with_headers, without_headers) in REAL {
+            let list = parse_can_i_list(with_headers).unwrap();
+            assert!(list.unreadable.is_empty(), "{who}: {:?}", list.unreadable);
+            assert_eq!(list, parse_can_i_list(without_headers).unwrap(), "{who}");
+            let rendered: Vec<String> =
+                list.rules.iter().map(crate::coverage::compact_string).collect();
+            insta::assert_snapshot!(
+                format!("can_i_list_{who}"),
+                format!("incomplete: {}\n{}", list.incomplete, rendered.join("\n"))
+            );
+        }
     }
 }

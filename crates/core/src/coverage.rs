@@ -500,4 +500,34 @@ mod tests {
             check_role(&desired, &held, None).explain()
         );
     }
+
+    /// The documented 403: namespace-admin (the `admin` ClusterRole in its namespace, no
+    /// Prometheus Operator roles) creating the Welkin Role. The prediction from its
+    /// `can-i --list` must be exactly what the real API server printed.
+    #[test]
+    fn predicts_the_real_403() {
+        #[derive(serde::Deserialize)]
+        struct Role {
+            rules: Vec<Rule>,
+        }
+        let role: Role = serde_yaml::from_str(include_str!(
+            "../../../tests/fixtures/welkin-user-demo-role.yaml"
+        ))
+        .unwrap();
+        let (_, listing, _) = crate::canilist::tests::REAL
+            .iter()
+            .find(|(who, _, _)| *who == "namespace-admin")
+            .unwrap();
+        let held = crate::canilist::parse_can_i_list(listing).unwrap().rules;
+        let predicted = check_role(&held, &role.rules, None);
+        for text in [
+            include_str!("../../../tests/fixtures/forbidden/welkin-role.client-side.txt"),
+            include_str!("../../../tests/fixtures/forbidden/welkin-role.server-side.txt"),
+        ] {
+            let forbidden = crate::forbidden::parse_forbidden(text).unwrap();
+            assert!(!predicted.allowed());
+            assert_eq!(predicted.missing, forbidden.missing);
+        }
+        insta::assert_snapshot!("explain_real_welkin_403", predicted.explain());
+    }
 }

@@ -576,4 +576,26 @@ mod tests {
         assert!(go_unquote(r#""\q""#).is_none());
         assert!(go_unquote(r#""\x4""#).is_none());
     }
+
+    #[test]
+    fn real_403_from_kubectl() {
+        for text in [
+            include_str!("../../../tests/fixtures/forbidden/welkin-role.client-side.txt"),
+            include_str!("../../../tests/fixtures/forbidden/welkin-role.server-side.txt"),
+        ] {
+            let forbidden = parse_forbidden(text).unwrap();
+            assert_eq!(forbidden.format, Format::Current);
+            assert_eq!(
+                forbidden.object,
+                Some(Object {
+                    resource: "roles.rbac.authorization.k8s.io".into(),
+                    name: "ci-cd".into()
+                })
+            );
+            assert_eq!(forbidden.user.as_deref(), Some("namespace-admin"));
+            assert_eq!(forbidden.groups, ["system:authenticated"]);
+            let printed: Vec<String> = forbidden.missing.iter().map(compact_string).collect();
+            assert_eq!(printed.join("\n"), text.split_once(":\n").unwrap().1.trim_end());
+        }
+    }
 }

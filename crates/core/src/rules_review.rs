@@ -242,4 +242,31 @@ mod tests {
         ));
         assert!(matches!(parse_rules_review("- a\n- b"), Err(RulesReviewError::Field { .. })));
     }
+
+    /// Real SelfSubjectRulesReview answers, and the `can-i --list` of the same identities.
+    const REAL: &[(&str, &str)] = &[
+        (
+            "namespace-admin",
+            include_str!("../../../tests/fixtures/selfsubjectrulesreview/namespace-admin.json"),
+        ),
+        ("nobody", include_str!("../../../tests/fixtures/selfsubjectrulesreview/nobody.json")),
+        (
+            "welkin-ci-cd",
+            include_str!("../../../tests/fixtures/selfsubjectrulesreview/welkin-ci-cd.json"),
+        ),
+    ];
+
+    #[test]
+    fn real_reviews_hold_what_can_i_list_prints() {
+        use crate::coverage::missing_rules;
+        for (who, json) in REAL {
+            let review = parse_rules_review(json).unwrap();
+            assert!(!review.incomplete, "{who}");
+            let (_, listing, _) =
+                crate::canilist::tests::REAL.iter().find(|(name, _, _)| name == who).unwrap();
+            let listed = crate::canilist::parse_can_i_list(listing).unwrap().rules;
+            assert_eq!(missing_rules(&review.rules, &listed), [], "{who}: listed, not reviewed");
+            assert_eq!(missing_rules(&listed, &review.rules), [], "{who}: reviewed, not listed");
+        }
+    }
 }
