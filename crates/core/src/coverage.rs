@@ -42,13 +42,14 @@ impl Coverage {
         self.bypass || self.missing.is_empty()
     }
 
-    /// The missing rules as a YAML `rules:` list an administrator can put in a Role.
+    /// The missing rules as a YAML `rules:` list an administrator can put in a Role; rules
+    /// that differ only in their resource are merged, repeated verbs dropped.
     pub fn missing_yaml(&self) -> String {
         #[derive(serde::Serialize)]
-        struct Rules<'a> {
-            rules: &'a [Rule],
+        struct Rules {
+            rules: Vec<Rule>,
         }
-        serde_yaml::to_string(&Rules { rules: &self.missing }).unwrap_or_default()
+        serde_yaml::to_string(&Rules { rules: merge_resources(&self.missing) }).unwrap_or_default()
     }
 
     /// A plain-text explanation for the page and the CLI: the verdict, the missing rules as
@@ -126,6 +127,27 @@ fn push_indented(out: &mut String, text: &str, indent: &str) {
     for line in text.lines() {
         let _ = writeln!(out, "{indent}{line}");
     }
+}
+
+fn merge_resources(rules: &[Rule]) -> Vec<Rule> {
+    let mut merged: Vec<Rule> = Vec::new();
+    for rule in rules {
+        let mut rule = rule.clone();
+        let mut seen = std::collections::HashSet::new();
+        rule.verbs.retain(|verb| seen.insert(verb.clone()));
+        let same = |m: &&mut Rule| {
+            m.non_resource_urls.is_empty()
+                && rule.non_resource_urls.is_empty()
+                && m.api_groups == rule.api_groups
+                && m.resource_names == rule.resource_names
+                && m.verbs == rule.verbs
+        };
+        match merged.iter_mut().find(same) {
+            Some(existing) => existing.resources.append(&mut rule.resources),
+            None => merged.push(rule),
+        }
+    }
+    merged
 }
 
 /// Whether `held` may create or update a Role with `desired` rules.
@@ -481,6 +503,20 @@ mod tests {
     #[test]
     fn go_quote_escapes_like_go() {
         assert_eq!(go_quote("a\"b\\c\nd\u{1}é\u{a0}"), r#""a\"b\\c\nd\x01é\u00a0""#);
+    }
+
+    #[test]
+    fn missing_yaml_merges_resources_for_the_administrator() {
+        let coverage = check_role(
+            &[],
+            &[Rule::new(&["apps"], &["deployments", "statefulsets"], &["get", "get"])],
+            None,
+        );
+        assert_eq!(coverage.missing.len(), 2);
+        assert_eq!(
+            coverage.missing_yaml(),
+            "rules:\n- apiGroups:\n  - apps\n  resources:\n  - deployments\n  - statefulsets\n  verbs:\n  - get\n"
+        );
     }
 
     #[test]
