@@ -899,7 +899,7 @@ fn grant_deploy(
                 group,
                 resource,
                 &["create"],
-                format!("when that apply patch creates {label}, the API server also checks create"),
+                format!("when that apply patch creates {label}, the API server also checks create (refused, it answers 403 \"is forbidden: \" with no reason)"),
             );
         }
         Deployer::Helm => {

@@ -1,0 +1,391 @@
+//! The derived Role, on the real control plane: for the documented user demo's rendered
+//! chart it lets the issued kubeconfig deploy, re-deploy and remove everything, and it is
+//! minimal: without any single one of its verbs one of those steps is refused.
+//!
+//! `helm` itself cannot be installed here from a package registry (no Debian package, the
+//! PyPI and npm packages called `helm` are unrelated, the Go module proxy is unreachable),
+//! so the Helm method is proven against the API calls Helm documents and makes, replayed
+//! with kubectl in Helm's order (see `helm_calls`).
+
+use std::fs;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use cicd_access_core::derive::{Deployer, DeriveOptions, HelmWait, Source, derive};
+use cicd_access_core::kubeconfig::kubeconfig_from_secret;
+use cicd_access_core::manifest::build_manifests;
+use cicd_access_core::{AccessSpec, Rule};
+use cicd_access_tests::{ControlPlane, Kubectl, poll};
+use serde_json::json;
+
+const DEMO: &str = include_str!("../../crates/core/tests/fixtures/derive/welkin-user-demo.yaml");
+/// Parallel pipelines per test; three tests run at once on two cores.
+const WORKERS: usize = 2;
+
+/// The next release of the chart: every object's labels change, so every object is patched.
+fn upgraded() -> String {
+    DEMO.replace("welkin-user-demo-0.1.0", "welkin-user-demo-0.2.0")
+}
+
+/// One call of the pipeline, run with its kubeconfig.
+#[derive(Debug, Clone)]
+struct Step {
+    what: String,
+    args: Vec<String>,
+    stdin: Option<String>,
+}
+
+fn step(what: &str, args: &[&str], stdin: Option<String>) -> Step {
+    Step { what: what.to_owned(), args: args.iter().map(|a| (*a).to_owned()).collect(), stdin }
+}
+
+/// A ServiceAccount holding `rules` in a fresh namespace, issued exactly as the tool issues
+/// it (Role, ServiceAccount, RoleBinding, token Secret, kubeconfig from the Secret).
+fn pipeline(cluster: &ControlPlane, rules: &[Rule]) -> (String, Kubectl) {
+    let namespace = cluster.namespace();
+    let name = namespace.name().to_owned();
+    let spec = AccessSpec {
+        namespace: Some(name.clone()),
+        rules: rules.to_vec(),
+        ..AccessSpec::default()
+    };
+    let manifests = build_manifests(&spec).expect("a valid spec");
+    namespace.admin().apply(&manifests.to_yaml()).expect_success("issuing the access");
+    let admin = namespace.admin();
+    let kubeconfig = poll("the token Secret to be filled", Duration::from_secs(30), || {
+        let secret = admin.run(&["get", "secret", "ci-cd", "-o", "json"]);
+        if !secret.success() || !secret.stdout.contains("\"token\"") {
+            return Ok(None);
+        }
+        Ok(kubeconfig_from_secret(
+            &secret.stdout,
+            cluster.server(),
+            "default-cluster",
+            Some("ci-cd"),
+        )
+        .ok())
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let path = namespace.dir().join("ci-cd.kubeconfig");
+    fs::write(&path, kubeconfig).expect("the kubeconfig can be written");
+    let kubectl = cluster.kubectl_with(path);
+    // The Role and its binding take effect when the API server's informers see them.
+    let (verb, resource) = probe(rules);
+    poll("the pipeline's Role to take effect", Duration::from_secs(20), || {
+        Ok(kubectl.can_i(&verb, &resource).then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    (name, kubectl)
+}
+
+fn probe(rules: &[Rule]) -> (String, String) {
+    let rule = &rules[0];
+    let group = &rule.api_groups[0];
+    let resource = if group.is_empty() {
+        rule.resources[0].clone()
+    } else {
+        format!("{}.{group}", rule.resources[0])
+    };
+    (rule.verbs[0].clone(), resource)
+}
+
+/// Runs `steps` in order; the first failure is returned with its stderr.
+fn run(kubectl: &Kubectl, steps: &[Step]) -> Result<(), (String, String)> {
+    for step in steps {
+        let output = match &step.stdin {
+            Some(input) => kubectl.run_with_stdin(&step.args, input),
+            None => kubectl.run(&step.args),
+        };
+        if !output.success() {
+            return Err((step.what.clone(), output.stderr));
+        }
+    }
+    Ok(())
+}
+
+/// `rules` without `verb` in rule `index` (and without that rule if nothing is left).
+fn without(rules: &[Rule], index: usize, verb: &str) -> Vec<Rule> {
+    let mut reduced = rules.to_vec();
+    reduced[index].verbs.retain(|v| v != verb);
+    if reduced[index].verbs.is_empty() {
+        reduced.remove(index);
+    }
+    reduced
+}
+
+/// The derived rules let `steps` succeed, and each single verb removed makes one of them be
+/// refused for exactly that verb and resource. Pipelines run `WORKERS` at a time.
+fn prove_sufficient_and_minimal(rules: &[Rule], steps: &(dyn Fn() -> Vec<Step> + Sync)) {
+    let cluster = ControlPlane::shared();
+    let (namespace, kubectl) = pipeline(cluster, rules);
+    if let Err((what, stderr)) = run(&kubectl, &steps()) {
+        panic!("with the derived Role, {what} failed:\n{stderr}");
+    }
+    let left = cluster.admin().kubectl().namespace(&namespace).ok(&[
+        "get",
+        "deployments,services,ingresses,horizontalpodautoscalers,networkpolicies,prometheusrules,servicemonitors",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(left.trim(), "", "the last step removes everything");
+
+    let mut cases: Vec<(usize, String)> = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        cases.extend(rule.verbs.iter().map(|verb| (index, verb.clone())));
+    }
+    let cases = Mutex::new(cases);
+    let failures = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| {
+                loop {
+                    let Some((index, verb)) = cases.lock().unwrap().pop() else { break };
+                    let rule = &rules[index];
+                    let reduced = without(rules, index, &verb);
+                    let (_, kubectl) = pipeline(cluster, &reduced);
+                    let expected = format!("cannot {verb} resource \"{}\"", rule.resources[0]);
+                    match run(&kubectl, &steps()) {
+                        Err((_, stderr)) if refused_create_in_apply_patch(&stderr, &verb, rule) => {}
+                        Ok(()) => failures.lock().unwrap().push(format!(
+                            "without {verb} on {}, every step still succeeded: the verb is not needed",
+                            rule.resources[0]
+                        )),
+                        Err((_, stderr)) if stderr.contains(&expected) => {}
+                        Err((what, stderr)) => failures.lock().unwrap().push(format!(
+                            "without {verb} on {}, {what} failed but not with {expected:?}:\n{stderr}",
+                            rule.resources[0]
+                        )),
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Server-side apply: the API server checks `create` inside the PATCH handler when the
+/// apply creates the object, and its 403 then carries no reason (Kubernetes 1.20):
+/// `Error from server (Forbidden): deployments.apps "web" is forbidden: `.
+fn refused_create_in_apply_patch(stderr: &str, verb: &str, rule: &Rule) -> bool {
+    let group = &rule.api_groups[0];
+    let resource = &rule.resources[0];
+    let qualified = if group.is_empty() { resource.clone() } else { format!("{resource}.{group}") };
+    let prefix = format!("Error from server (Forbidden): {qualified} \"");
+    verb == "create"
+        && stderr
+            .lines()
+            .any(|line| line.starts_with(&prefix) && line.trim_end().ends_with("is forbidden:"))
+}
+
+fn derived(deployer: Deployer, edit: impl FnOnce(&mut DeriveOptions)) -> Vec<Rule> {
+    let mut options = DeriveOptions::new(deployer);
+    options.delete = true;
+    edit(&mut options);
+    let derivation =
+        derive(&[Source::new("welkin-user-demo.yaml", DEMO)], &options).expect("derivable");
+    assert!(derivation.is_complete(), "{}", derivation.explain());
+    derivation.rules()
+}
+
+fn kubectl_steps(server_side: bool) -> Vec<Step> {
+    let apply: &[&str] =
+        if server_side { &["apply", "--server-side", "-f", "-"] } else { &["apply", "-f", "-"] };
+    vec![
+        step("the first apply", apply, Some(DEMO.to_owned())),
+        step("the re-apply of the next release", apply, Some(upgraded())),
+        step("kubectl delete -f", &["delete", "-f", "-"], Some(upgraded())),
+    ]
+}
+
+#[test]
+fn client_side_apply_role_is_sufficient_and_minimal() {
+    let rules = derived(Deployer::Apply, |_| {});
+    for rule in &rules {
+        assert_eq!(rule.verbs, ["create", "delete", "get", "patch"], "{rule:?}");
+    }
+    prove_sufficient_and_minimal(&rules, &|| kubectl_steps(false));
+}
+
+#[test]
+fn server_side_apply_role_is_sufficient_and_minimal() {
+    let rules = derived(Deployer::ServerSide, |_| {});
+    for rule in &rules {
+        assert_eq!(rule.verbs, ["create", "delete", "patch"], "{rule:?}");
+    }
+    prove_sufficient_and_minimal(&rules, &|| kubectl_steps(true));
+}
+
+/// (resource as kubectl names it, object name) of every object of the demo.
+const DEMO_OBJECTS: [(&str, &str); 7] = [
+    ("networkpolicies.networking.k8s.io", "demo-welkin-user-demo"),
+    ("services", "demo-welkin-user-demo"),
+    ("deployments.apps", "demo-welkin-user-demo"),
+    ("horizontalpodautoscalers.autoscaling", "demo-welkin-user-demo"),
+    ("ingresses.networking.k8s.io", "demo-welkin-user-demo"),
+    ("prometheusrules.monitoring.coreos.com", "demo-welkin-user-demo"),
+    ("servicemonitors.monitoring.coreos.com", "demo-welkin-user-demo"),
+];
+
+/// A release Secret as Helm 3's Secret storage driver writes it.
+fn release_secret(revision: u32, status: &str) -> String {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "helm.sh/release.v1",
+        "metadata": {
+            "name": format!("sh.helm.release.v1.demo.v{revision}"),
+            "labels": { "name": "demo", "owner": "helm", "status": status, "version": revision.to_string() },
+        },
+        // The real payload is the gzipped release JSON; its content does not matter to RBAC.
+        "data": { "release": "ZGVtbw==" },
+    })
+    .to_string()
+}
+
+/// The API calls of `helm upgrade --install demo --wait` (install, then an upgrade),
+/// `helm rollback demo 1 --wait`, history pruning at `--history-max` and
+/// `helm uninstall demo --wait`, in Helm 3's order (pkg/action, pkg/kube, and the Secret
+/// storage driver pkg/storage/driver/secrets.go).
+fn helm_calls() -> Vec<Step> {
+    let list_releases = || {
+        step(
+            "helm: list the release Secrets (owner=helm)",
+            &["get", "secrets", "-l", "name=demo,owner=helm"],
+            None,
+        )
+    };
+    let get_each = |what: &str| -> Vec<Step> {
+        DEMO_OBJECTS
+            .iter()
+            .map(|(resource, name)| {
+                step(
+                    &format!("{what}: get {resource}"),
+                    &["get", resource, name, "--ignore-not-found"],
+                    None,
+                )
+            })
+            .collect()
+    };
+    let wait = || -> Vec<Step> {
+        let mut steps = get_each("helm --wait");
+        steps.push(step(
+            "helm --wait: list the ReplicaSets of the Deployment",
+            &[
+                "get",
+                "replicasets.apps",
+                "-l",
+                "app.kubernetes.io/name=welkin-user-demo,app.kubernetes.io/instance=demo",
+            ],
+            None,
+        ));
+        steps
+    };
+    let patch_each = |what: &str, chart: &str| -> Vec<Step> {
+        let patch = json!({ "metadata": { "labels": { "helm.sh/chart": chart } } }).to_string();
+        DEMO_OBJECTS
+            .iter()
+            .flat_map(|(resource, name)| {
+                [
+                    step(&format!("{what}: get {resource}"), &["get", resource, name], None),
+                    step(
+                        &format!("{what}: patch {resource}"),
+                        &["patch", resource, name, "--type", "merge", "-p", &patch],
+                        None,
+                    ),
+                ]
+            })
+            .collect()
+    };
+    let update = |revision: u32, status: &str| {
+        step(
+            &format!("helm: update release v{revision} to {status}"),
+            &["replace", "-f", "-"],
+            Some(release_secret(revision, status)),
+        )
+    };
+    let create = |revision: u32, status: &str| {
+        step(
+            &format!("helm: create release v{revision}"),
+            &["create", "-f", "-"],
+            Some(release_secret(revision, status)),
+        )
+    };
+
+    let mut steps = vec![list_releases()];
+    // install: conflict check, pending record, objects, wait, deployed record
+    steps.extend(get_each("helm install: conflict check"));
+    steps.push(create(1, "pending-install"));
+    steps.push(step(
+        "helm install: create the objects",
+        &["create", "-f", "-"],
+        Some(DEMO.to_owned()),
+    ));
+    steps.extend(wait());
+    steps.push(update(1, "deployed"));
+    // upgrade
+    steps.push(list_releases());
+    steps.push(create(2, "pending-upgrade"));
+    steps.extend(patch_each("helm upgrade", "welkin-user-demo-0.2.0"));
+    steps.extend(wait());
+    steps.push(update(1, "superseded"));
+    steps.push(update(2, "deployed"));
+    // rollback to 1
+    steps.push(list_releases());
+    steps.push(step(
+        "helm rollback: get release v1",
+        &["get", "secret", "sh.helm.release.v1.demo.v1"],
+        None,
+    ));
+    steps.push(create(3, "pending-rollback"));
+    steps.extend(patch_each("helm rollback", "welkin-user-demo-0.1.0"));
+    steps.extend(wait());
+    steps.push(update(2, "superseded"));
+    steps.push(update(3, "deployed"));
+    // --history-max 2: the storage driver gets, then deletes, the oldest record
+    steps.push(step(
+        "helm history-max: get release v1",
+        &["get", "secret", "sh.helm.release.v1.demo.v1"],
+        None,
+    ));
+    steps.push(step(
+        "helm history-max: delete release v1",
+        &["delete", "secret", "sh.helm.release.v1.demo.v1"],
+        None,
+    ));
+    // uninstall --wait
+    steps.push(list_releases());
+    steps.push(update(3, "uninstalling"));
+    for (resource, name) in DEMO_OBJECTS {
+        steps.push(step(
+            &format!("helm uninstall: delete {resource}"),
+            &["delete", resource, name, "--wait=false"],
+            None,
+        ));
+    }
+    steps.extend(get_each("helm uninstall --wait"));
+    for revision in [2, 3] {
+        let secret = format!("sh.helm.release.v1.demo.v{revision}");
+        steps.push(step(
+            &format!("helm uninstall: get release v{revision}"),
+            &["get", "secret", &secret],
+            None,
+        ));
+        steps.push(step(
+            &format!("helm uninstall: delete release v{revision}"),
+            &["delete", "secret", &secret],
+            None,
+        ));
+    }
+    steps
+}
+
+#[test]
+fn helm_role_covers_helms_calls_and_is_minimal() {
+    let rules = derived(Deployer::Helm, |o| {
+        o.wait = HelmWait::Legacy;
+        o.rollback = true;
+    });
+    prove_sufficient_and_minimal(&rules, &helm_calls);
+}
