@@ -460,6 +460,11 @@ impl ControlPlane {
         self.processes()[component.index()].kill();
     }
 
+    /// The process id of `component`, if it was started and not stopped since.
+    pub fn pid(&self, component: Component) -> Option<u32> {
+        self.processes()[component.index()].pid()
+    }
+
     /// Whether `component` is running.
     pub fn is_running(&self, component: Component) -> bool {
         self.processes()[component.index()].is_running()
