@@ -1,0 +1,100 @@
+//! Section 1: who gets access where — namespace, names, cluster, server, token kind.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::field::TextField;
+use crate::state::{Action, DURATION_FIELD, default_name};
+use crate::{Store, problems_for};
+
+#[function_component(AccessForm)]
+pub fn access_form() -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let form = &store.form;
+    let errors = |field: &str| problems_for(&store, field);
+    let set = |make: fn(String) -> Action| {
+        let store = store.clone();
+        Callback::from(move |value: String| store.dispatch(make(value)))
+    };
+    let on_current = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            store.dispatch(Action::SetCurrentNamespace(
+                e.target_unchecked_into::<HtmlInputElement>().checked(),
+            ));
+        })
+    };
+    let on_token = |bound: bool| {
+        let store = store.clone();
+        Callback::from(move |_: Event| store.dispatch(Action::SetBound(bound)))
+    };
+    let name_hint = format!("default {}", default_name());
+    html! {
+        <section class="card" aria-labelledby="access-title">
+            <h2 id="access-title"><span class="step">{ "1" }</span>{ "Describe the access" }</h2>
+            <div class="grid two">
+                <div class="namespace">
+                    <TextField
+                        id="namespace"
+                        label="Namespace"
+                        value={form.namespace.clone()}
+                        oninput={set(Action::SetNamespace)}
+                        placeholder="e.g. my-app"
+                        disabled={form.current_namespace}
+                        hint="The one namespace the pipeline deploys to."
+                        errors={errors("namespace")}
+                    />
+                    <label class="check">
+                        <input id="current-namespace" type="checkbox" checked={form.current_namespace} onchange={on_current} />
+                        { "Use the current namespace of my kubectl context" }
+                    </label>
+                </div>
+                <TextField
+                    id="server"
+                    label="API server URL"
+                    value={form.server.clone()}
+                    oninput={set(Action::SetServer)}
+                    placeholder="empty: the current context's"
+                    hint="What the pipeline connects to, e.g. https://api.example.com:6443."
+                    errors={errors("server")}
+                />
+            </div>
+            <div class="grid four">
+                <TextField id="serviceAccount" label="ServiceAccount" value={form.service_account.clone()}
+                    oninput={set(Action::SetServiceAccount)} hint={name_hint.clone()} errors={errors("serviceAccount")} />
+                <TextField id="role" label="Role" value={form.role.clone()}
+                    oninput={set(Action::SetRole)} hint={name_hint.clone()} errors={errors("role")} />
+                <TextField id="roleBinding" label="RoleBinding" value={form.role_binding.clone()}
+                    oninput={set(Action::SetRoleBinding)} hint={name_hint.clone()} errors={errors("roleBinding")} />
+                <TextField id="clusterName" label="Cluster name in the kubeconfig" value={form.cluster_name.clone()}
+                    oninput={set(Action::SetClusterName)} errors={errors("clusterName")} />
+            </div>
+            <fieldset class="token">
+                <legend>{ "Token" }</legend>
+                <div class="token-options">
+                    <div class="token-option">
+                        <label class="check">
+                            <input type="radio" name="token" id="token-secret" checked={!form.bound} onchange={on_token(false)} />
+                            <span><strong>{ "Long-lived Secret" }</strong>{ " — the control plane fills a token Secret; valid until the Secret is deleted" }</span>
+                        </label>
+                        if !form.bound {
+                            <TextField id="secret" label="Secret name" value={form.secret.clone()}
+                                oninput={set(Action::SetSecret)} hint={name_hint} errors={errors("secret")} class="inline" />
+                        }
+                    </div>
+                    <div class="token-option">
+                        <label class="check">
+                            <input type="radio" name="token" id="token-bound" checked={form.bound} onchange={on_token(true)} />
+                            <span><strong>{ "Bound token" }</strong>{ " — kubectl create token; expires on its own, nothing long-lived is stored" }</span>
+                        </label>
+                        if form.bound {
+                            <TextField id="token-duration" label="Valid for" value={form.duration.clone()}
+                                oninput={set(Action::SetDuration)} hint="as kubectl writes it: 24h, 90m, 1h30m (10m to 1 year)"
+                                errors={errors(DURATION_FIELD)} class="inline" />
+                        }
+                    </div>
+                </div>
+            </fieldset>
+        </section>
+    }
+}

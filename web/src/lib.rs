@@ -1,0 +1,177 @@
+//! The cicd-access page: a Yew view over the core. Every decision comes from
+//! `cicd_access_core`; this crate only keeps the form's state and shows the results.
+//!
+//! Nothing leaves the page: there is no request code here at all, and the page's
+//! Content-Security-Policy (`connect-src 'none'`) would refuse one anyway.
+
+pub mod access;
+pub mod browser;
+pub mod canilist;
+pub mod check;
+pub mod field;
+pub mod kubeconfig;
+pub mod lint;
+pub mod outputs;
+pub mod picker;
+pub mod rules;
+pub mod share;
+pub mod state;
+
+use yew::prelude::*;
+
+use crate::state::{Action, State};
+
+/// The page state, shared with every section through a context.
+pub type Store = UseReducerHandle<State>;
+
+/// Messages for one field, or for everything under it (`rules[2]` takes `rules[2].verbs`).
+pub fn problems_for(store: &Store, field: &str) -> Vec<String> {
+    store.outputs.as_ref().err().map(|p| p.for_field(field)).unwrap_or_default()
+}
+
+/// The id of the input a problem's field key points at, for focusing it.
+pub fn field_id(field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("rules[") {
+        let index: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if field.ends_with(".resourceNames") {
+            return format!("rule-{index}-names");
+        }
+        return format!("rule-{index}");
+    }
+    match field {
+        "rules" => "preset".to_owned(),
+        state::DURATION_FIELD => "token-duration".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct AppProps {
+    /// The compact, chrome-less view for an `<iframe>`.
+    #[prop_or_default]
+    pub embed: bool,
+    /// The location fragment the page was opened with.
+    #[prop_or_default]
+    pub hash: AttrValue,
+}
+
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let hash = props.hash.clone();
+    let store = use_reducer(move || State::from_hash(&hash));
+    {
+        // The share link follows the form; only the spec goes there, never pasted text.
+        use_effect_with(store.spec.clone(), |spec| {
+            browser::replace_hash(&state::encode_hash(spec));
+        });
+    }
+    {
+        let store = store.clone();
+        use_effect_with((), move |()| {
+            let listener = web_sys::window().map(|window| {
+                gloo::events::EventListener::new(&window, "hashchange", move |_| {
+                    match state::decode_hash(&browser::hash()) {
+                        Ok(Some(spec)) if spec != store.spec => {
+                            store.dispatch(Action::Load(Box::new(spec)))
+                        }
+                        Ok(_) => {}
+                        Err(text) => store
+                            .dispatch(Action::SetNotice(Some(state::Notice { error: true, text }))),
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
+    let notice = store.notice.clone().map(|n| {
+        let store = store.clone();
+        let dismiss = Callback::from(move |_: MouseEvent| store.dispatch(Action::SetNotice(None)));
+        html! {
+            <div class={classes!("notice", n.error.then_some("bad"))} role="alert" id="notice">
+                <span>{ n.text }</span>
+                <button type="button" class="ghost small" onclick={dismiss} aria-label="Dismiss the message">{ "Dismiss" }</button>
+            </div>
+        }
+    });
+    if props.embed {
+        return html! {
+            <ContextProvider<Store> context={store.clone()}>
+                <main class="page embed" id="app-ready">
+                    { for notice }
+                    <access::AccessForm />
+                    <rules::RoleEditor />
+                    <outputs::OutputsPanel />
+                    <footer class="embed-foot">
+                        <a href={browser::share_link(&state::encode_hash(&store.spec), false)} target="_blank" rel="noopener">
+                            { "Open in the full page: check, kubeconfig, export ↗" }</a>
+                    </footer>
+                </main>
+            </ContextProvider<Store>>
+        };
+    }
+    html! {
+        <ContextProvider<Store> context={store.clone()}>
+            <header class="top">
+                <div class="top-inner">
+                    <div class="brand">
+                        <span class="logo" aria-hidden="true">{ "⎈" }</span>
+                        <div>
+                            <h1>{ "cicd-access" }</h1>
+                            <p class="tagline">{ "A least-privilege kubeconfig for one CI/CD pipeline, in one namespace." }</p>
+                        </div>
+                    </div>
+                    <share::ShareBar />
+                </div>
+            </header>
+            <main class="page" id="app-ready">
+                { for notice }
+                <p class="intro">
+                    { "Describe the pipeline's access, pick what it deploys, and get the Role, ServiceAccount, RoleBinding and token Secret, the kubectl steps that apply them, and the CI snippet. " }
+                    <strong>{ "Everything runs in this page; nothing you type or paste is sent anywhere." }</strong>
+                </p>
+                <div class="columns">
+                    <div class="column">
+                        <access::AccessForm />
+                        <rules::RoleEditor />
+                    </div>
+                    <div class="column">
+                        <outputs::OutputsPanel />
+                    </div>
+                </div>
+                <div class="columns">
+                    <div class="column"><check::CheckPanel /></div>
+                    <div class="column"><kubeconfig::KubeconfigPanel /></div>
+                </div>
+            </main>
+            <footer class="foot">
+                <p>{ "cicd-access — the same core as " }<code class="inline">{ "kubectl cicd" }</code>
+                    { ": identical input gives byte-identical manifests, script and kubeconfig." }</p>
+            </footer>
+        </ContextProvider<Store>>
+    }
+}
+
+/// Mounts the page on `<body>`. A panic would kill the page silently, so the hook leaves
+/// a message in the page instead of a blank screen.
+pub fn start() {
+    std::panic::set_hook(Box::new(|_| {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            body.set_class_name("crashed");
+            let _ = body.insert_adjacent_html(
+                "afterbegin",
+                "<p class=\"crash\" role=\"alert\">The page hit an internal error and stopped. Reload it; your access is kept in the address bar.</p>",
+            );
+        }
+    }));
+    let embed = browser::is_embedded();
+    let hash = browser::hash();
+    let Some(root) =
+        web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"))
+    else {
+        return;
+    };
+    if embed {
+        root.set_class_name("embedded");
+    }
+    yew::Renderer::<App>::with_root_and_props(root, AppProps { embed, hash: hash.into() }).render();
+}

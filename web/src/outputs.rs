@@ -1,0 +1,233 @@
+//! Section 3: the outputs, live — manifests (all / each), steps, script, CI snippets —
+//! each with copy and download; or, for invalid input, why they are withheld.
+
+use yew::prelude::*;
+
+use crate::browser;
+use crate::state::{Outputs, Problems};
+use crate::{Store, field_id};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Manifests,
+    Steps,
+    Script,
+    GitHub,
+    GitLab,
+}
+
+const TABS: &[(Tab, &str, &str)] = &[
+    (Tab::Manifests, "tab-manifests", "Manifests"),
+    (Tab::Steps, "tab-steps", "Steps"),
+    (Tab::Script, "tab-script", "Script"),
+    (Tab::GitHub, "tab-github", "GitHub Actions"),
+    (Tab::GitLab, "tab-gitlab", "GitLab CI"),
+];
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct ActionsProps {
+    pub text: AttrValue,
+    pub file: AttrValue,
+    /// What is copied, for the buttons' accessible names.
+    pub what: AttrValue,
+    #[prop_or_default]
+    pub mime: Option<AttrValue>,
+}
+
+/// Copy and download buttons for one text, with a short status.
+#[function_component(CopyDownload)]
+pub fn copy_download(props: &ActionsProps) -> Html {
+    let status = use_state(|| None::<(bool, String)>);
+    let copy = {
+        let status = status.clone();
+        let text = props.text.clone();
+        Callback::from(move |_: MouseEvent| {
+            let status = status.clone();
+            browser::copy(&text, move |result| {
+                status.set(Some(match result {
+                    Ok(()) => (true, "copied".to_owned()),
+                    Err(e) => (false, e),
+                }));
+            });
+        })
+    };
+    let download = {
+        let status = status.clone();
+        let text = props.text.clone();
+        let file = props.file.clone();
+        let mime = props.mime.clone().unwrap_or_else(|| "text/plain".into());
+        Callback::from(move |_: MouseEvent| {
+            status.set(Some(match browser::download(&file, &text, &mime) {
+                Ok(()) => (true, format!("saved as {file}")),
+                Err(e) => (false, format!("download failed: {e}")),
+            }));
+        })
+    };
+    html! {
+        <div class="actions">
+            <button type="button" class="small" onclick={copy} aria-label={format!("Copy {}", props.what)}>{ "Copy" }</button>
+            <button type="button" class="small ghost" onclick={download} aria-label={format!("Download {} as {}", props.what, props.file)}>{ "Download" }</button>
+            if let Some((ok, text)) = &*status {
+                <span class={classes!("status", (!ok).then_some("bad"))} role="status">{ text }</span>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+struct CodeProps {
+    text: AttrValue,
+    id: AttrValue,
+    label: AttrValue,
+}
+
+#[function_component(Code)]
+fn code(props: &CodeProps) -> Html {
+    html! {
+        <pre class="code" id={props.id.clone()} tabindex="0" aria-label={props.label.clone()}><code>{ props.text.clone() }</code></pre>
+    }
+}
+
+#[function_component(OutputsPanel)]
+pub fn outputs_panel() -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let tab = use_state(|| Tab::Manifests);
+    let each = use_state(|| false);
+    let select = |t: Tab| {
+        let tab = tab.clone();
+        Callback::from(move |_: MouseEvent| tab.set(t))
+    };
+    let onkeydown = {
+        let tab = tab.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let at = TABS.iter().position(|(t, ..)| *t == *tab).unwrap_or(0);
+            let next = match e.key().as_str() {
+                "ArrowRight" => (at + 1) % TABS.len(),
+                "ArrowLeft" => (at + TABS.len() - 1) % TABS.len(),
+                "Home" => 0,
+                "End" => TABS.len() - 1,
+                _ => return,
+            };
+            e.prevent_default();
+            if let Some((t, id, _)) = TABS.get(next) {
+                tab.set(*t);
+                browser::focus(id);
+            }
+        })
+    };
+    let body = match &store.outputs {
+        Ok(outputs) => tab_body(*tab, outputs, &each),
+        Err(problems) => withheld(problems),
+    };
+    html! {
+        <section class="card outputs" aria-labelledby="outputs-title">
+            <h2 id="outputs-title"><span class="step">{ "3" }</span>{ "Apply it" }</h2>
+            <div class="tabs" role="tablist" aria-label="Outputs" {onkeydown}>
+                { for TABS.iter().map(|(t, id, label)| {
+                    let selected = *t == *tab;
+                    html! {
+                        <button type="button" role="tab" id={*id} aria-selected={selected.to_string()}
+                            aria-controls="output-panel" tabindex={if selected { "0" } else { "-1" }}
+                            class={classes!("tab", selected.then_some("selected"))} onclick={select(*t)}>{ *label }</button>
+                    }
+                }) }
+            </div>
+            <div class="tab-panel" id="output-panel" role="tabpanel"
+                aria-labelledby={TABS.iter().find(|(t, ..)| *t == *tab).map_or("tab-manifests", |(_, id, _)| *id)}>
+                { body }
+            </div>
+        </section>
+    }
+}
+
+fn withheld(problems: &Problems) -> Html {
+    let count = problems.count();
+    html! {
+        <div class="withheld" id="withheld" role="status">
+            <p><strong>{ format!("Nothing to apply yet: {count} problem{} in the form.", if count == 1 { "" } else { "s" }) }</strong>
+               { " Fix them and the manifests, script and snippets appear here." }</p>
+            <ul>
+                { for problems.all().into_iter().map(|(field, message)| {
+                    let target = field_id(&field);
+                    let onclick = Callback::from(move |_: MouseEvent| browser::focus(&target));
+                    html! { <li><button type="button" class="link" {onclick}>{ message }</button></li> }
+                }) }
+            </ul>
+        </div>
+    }
+}
+
+fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
+    match tab {
+        Tab::Manifests => {
+            let toggle = |value: bool| {
+                let each = each.clone();
+                Callback::from(move |_: MouseEvent| each.set(value))
+            };
+            html! {
+                <>
+                    <div class="segmented" role="group" aria-label="Show manifests">
+                        <button type="button" id="manifests-all" aria-pressed={(!**each).to_string()} onclick={toggle(false)}>{ "All in one file" }</button>
+                        <button type="button" id="manifests-each" aria-pressed={(**each).to_string()} onclick={toggle(true)}>{ "Each object" }</button>
+                    </div>
+                    if **each {
+                        { for outputs.documents.iter().map(|d| {
+                            let file = format!("{}-{}.yaml", d.kind.to_lowercase(), d.name);
+                            let what = format!("the {} {}", d.kind, d.name);
+                            html! {
+                                <div class="output">
+                                    <div class="output-head"><h3>{ format!("{} {}", d.kind, d.name) }</h3>
+                                        <CopyDownload text={d.yaml.clone()} file={file} what={what.clone()} mime="application/yaml" /></div>
+                                    <Code text={d.yaml.clone()} id={format!("manifest-{}", d.kind.to_lowercase())} label={what} />
+                                </div>
+                            }
+                        }) }
+                    } else {
+                        <div class="output">
+                            <div class="output-head"><h3>{ "cicd-access.yaml" }<span class="muted">{ " — kubectl apply -f cicd-access.yaml" }</span></h3>
+                                <CopyDownload text={outputs.manifests.clone()} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
+                            <Code text={outputs.manifests.clone()} id="manifests" label="All manifests" />
+                        </div>
+                    }
+                </>
+            }
+        }
+        Tab::Steps => html! {
+            <ol class="steps" id="steps">
+                { for outputs.steps.iter().enumerate().map(|(i, step)| html! {
+                    <li class="step-item">
+                        <div class="output-head">
+                            <h3>{ &step.title }</h3>
+                            <CopyDownload text={step.command.clone()} file={format!("step-{}.sh", i + 1)} what={format!("step {}", i + 1)} />
+                        </div>
+                        <p class="why">{ &step.why }</p>
+                        <Code text={step.command.clone()} id={format!("step-{}", i + 1)} label={format!("Commands of step {}", i + 1)} />
+                    </li>
+                }) }
+            </ol>
+        },
+        Tab::Script => html! {
+            <div class="output">
+                <div class="output-head"><h3>{ "cicd-access.sh" }<span class="muted">{ " — bash cicd-access.sh, with your own kubeconfig" }</span></h3>
+                    <CopyDownload text={outputs.script.clone()} file="cicd-access.sh" what="the script" mime="text/x-shellscript" /></div>
+                <Code text={outputs.script.clone()} id="script" label="The whole script" />
+            </div>
+        },
+        Tab::GitHub | Tab::GitLab => {
+            let (snippet, id) = if tab == Tab::GitHub {
+                (&outputs.github, "github")
+            } else {
+                (&outputs.gitlab, "gitlab")
+            };
+            html! {
+                <div class="output">
+                    <p class="why">{ "Store the kubeconfig first (never commit it): " }<code class="inline">{ &snippet.store_hint }</code></p>
+                    <div class="output-head"><h3>{ snippet.path }</h3>
+                        <CopyDownload text={snippet.text.clone()} file={snippet.path.rsplit('/').next().unwrap_or(snippet.path).to_owned()}
+                            what={format!("the {} snippet", snippet.path)} mime="application/yaml" /></div>
+                    <Code text={snippet.text.clone()} id={id} label={snippet.path} />
+                </div>
+            }
+        }
+    }
+}

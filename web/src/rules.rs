@@ -1,0 +1,211 @@
+//! Section 2: the Role — presets, the rules with their verbs and names, risk findings.
+
+use cicd_access_core::Rule;
+use cicd_access_core::catalog::{DEPLOY_VERBS, READ_VERBS};
+use cicd_access_core::preset::PRESETS;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::field::Errors;
+use crate::picker::{CatalogPicker, CustomResource};
+use crate::state::{Action, matching_preset, offered_verbs, split_list};
+use crate::{Store, lint, problems_for};
+
+/// How a group is shown: the core group has no name.
+pub fn group_label(group: &str) -> String {
+    if group.is_empty() { "core".to_owned() } else { group.to_owned() }
+}
+
+#[function_component(RoleEditor)]
+pub fn role_editor() -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let rules = &store.form.rules;
+    let current = matching_preset(rules);
+    let on_preset = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            match value.as_str() {
+                "" => {}
+                "empty" => store.dispatch(Action::ApplyPreset(None)),
+                name => store.dispatch(Action::ApplyPreset(Some(name.to_owned()))),
+            }
+        })
+    };
+    let selected = current.map_or(if rules.is_empty() { "empty" } else { "" }, |p| p.name);
+    let findings = lint::findings(rules);
+    let top_errors: Vec<String> = store
+        .outputs
+        .as_ref()
+        .err()
+        .map(|p| {
+            p.spec.iter().filter(|e| e.field() == "rules").map(|e| e.reason().to_owned()).collect()
+        })
+        .unwrap_or_default();
+    html! {
+        <section class="card" aria-labelledby="role-title">
+            <h2 id="role-title"><span class="step">{ "2" }</span>{ "Build the Role" }</h2>
+            <div class="field preset">
+                <label for="preset">{ "Start from a preset" }</label>
+                <select id="preset" onchange={on_preset} aria-describedby="preset-hint">
+                    <option value="" selected={selected.is_empty()}>{ "— custom rules —" }</option>
+                    { for PRESETS.iter().map(|p| html! {
+                        <option value={p.name} selected={selected == p.name}>{ p.title }</option>
+                    }) }
+                    <option value="empty" selected={selected == "empty"}>{ "Empty Role" }</option>
+                </select>
+                <p class="hint" id="preset-hint">
+                    { current.map_or("Choosing a preset replaces the rules below.", |p| p.description) }
+                </p>
+            </div>
+            <h3 class="sub">{ format!("Rules ({})", rules.len()) }</h3>
+            <Errors id="rules-error" errors={top_errors} />
+            <ol class="rules">
+                { for rules.iter().enumerate().map(|(index, rule)| html! {
+                    <RuleCard
+                        key={index}
+                        {index}
+                        rule={rule.clone()}
+                        errors={problems_for(&store, &format!("rules[{index}]"))}
+                        findings={findings.get(index).cloned().unwrap_or_default()}
+                    />
+                }) }
+            </ol>
+            <div class="grid picker-grid">
+                <CatalogPicker />
+                <CustomResource />
+            </div>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+struct RuleCardProps {
+    index: usize,
+    rule: Rule,
+    errors: Vec<String>,
+    findings: Vec<lint::Finding>,
+}
+
+#[function_component(RuleCard)]
+fn rule_card(props: &RuleCardProps) -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let index = props.index;
+    let rule = &props.rule;
+    let number = index + 1;
+    let groups = rule.api_groups.iter().map(|g| group_label(g)).collect::<Vec<_>>().join(", ");
+    let remove = {
+        let store = store.clone();
+        Callback::from(move |_: MouseEvent| store.dispatch(Action::RemoveRule(index)))
+    };
+    let set_verbs = |verbs: &'static [&'static str]| {
+        let store = store.clone();
+        Callback::from(move |_: MouseEvent| {
+            store.dispatch(Action::SetVerbs {
+                rule: index,
+                verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
+            });
+        })
+    };
+    let verbs = offered_verbs(rule);
+    html! {
+        <li class={classes!("rule", (!props.errors.is_empty()).then_some("invalid"))} aria-label={format!("Rule {number}")}>
+            <div class="rule-head">
+                <span class="badge" title="API group">{ groups }</span>
+                <ul class="chips" aria-label={format!("Resources of rule {number}")}>
+                    { for rule.resources.iter().map(|resource| {
+                        let store = store.clone();
+                        let name = resource.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| {
+                            store.dispatch(Action::RemoveResource { rule: index, resource: name.clone() });
+                        });
+                        html! {
+                            <li class="chip">
+                                <code>{ resource }</code>
+                                <button type="button" class="chip-x" {onclick}
+                                    aria-label={format!("Remove {resource} from rule {number}")}>{ "×" }</button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+                <button type="button" class="ghost danger small" onclick={remove}
+                    aria-label={format!("Remove rule {number}")}>{ "Remove" }</button>
+            </div>
+            <fieldset class="verbs">
+                <legend>{ format!("Verbs of rule {number}") }</legend>
+                { for verbs.iter().map(|verb| {
+                    let store = store.clone();
+                    let v = verb.clone();
+                    let onchange = Callback::from(move |_: Event| {
+                        store.dispatch(Action::ToggleVerb { rule: index, verb: v.clone() });
+                    });
+                    let id = format!("rule-{index}-verb-{verb}");
+                    html! {
+                        <label class="verb" for={id.clone()}>
+                            <input type="checkbox" id={id} checked={rule.verbs.contains(verb)} {onchange} />
+                            { verb }
+                        </label>
+                    }
+                }) }
+                <span class="shortcuts">
+                    <button type="button" class="ghost small" onclick={set_verbs(READ_VERBS)}
+                        aria-label={format!("Rule {number}: read verbs only")}>{ "read" }</button>
+                    <button type="button" class="ghost small" onclick={set_verbs(DEPLOY_VERBS)}
+                        aria-label={format!("Rule {number}: deploy verbs")}>{ "deploy" }</button>
+                </span>
+            </fieldset>
+            <ResourceNames {index} names={rule.resource_names.clone()} />
+            <Errors id={format!("rule-{index}-error")} errors={props.errors.clone()} />
+            if !props.findings.is_empty() {
+                <ul class="findings" aria-label={format!("Risks of rule {number}")}>
+                    { for props.findings.iter().map(|f| html! {
+                        <li class={classes!("finding", f.severity.clone())}>
+                            <span class="severity">{ f.severity.clone() }</span>
+                            { f.message.clone() }
+                        </li>
+                    }) }
+                </ul>
+            }
+        </li>
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+struct ResourceNamesProps {
+    index: usize,
+    names: Vec<String>,
+}
+
+/// Keeps the text as typed ("a, " stays) while the rule holds the parsed list.
+#[function_component(ResourceNames)]
+fn resource_names(props: &ResourceNamesProps) -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let text = use_state(|| props.names.join(", "));
+    {
+        let text = text.clone();
+        use_effect_with(props.names.clone(), move |names| {
+            if split_list(&text) != *names {
+                text.set(names.join(", "));
+            }
+        });
+    }
+    let index = props.index;
+    let oninput = {
+        let text = text.clone();
+        Callback::from(move |e: InputEvent| {
+            let value = e.target_unchecked_into::<HtmlInputElement>().value();
+            text.set(value.clone());
+            store.dispatch(Action::SetResourceNames { rule: index, text: value });
+        })
+    };
+    let id = format!("rule-{index}-names");
+    html! {
+        <div class="field names">
+            <label for={id.clone()}>{ "Only these resource names" }</label>
+            <input id={id.clone()} type="text" spellcheck="false" autocomplete="off" value={(*text).clone()}
+                placeholder="empty: every object of these resources" {oninput}
+                aria-describedby={format!("{id}-hint")} />
+            <p class="hint" id={format!("{id}-hint")}>{ "Comma-separated. Note: create and list cannot be limited by name." }</p>
+        </div>
+    }
+}

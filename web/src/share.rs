@@ -1,0 +1,116 @@
+//! Share, embed, export and import. Only the access spec travels: never a token or a
+//! pasted text.
+
+use wasm_bindgen::JsCast as _;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::state::{Action, MAX_PASTE, Notice, encode_hash, import_spec};
+use crate::{Store, browser};
+
+/// The file name of an exported spec.
+pub const SPEC_FILE: &str = "cicd-access.spec.yaml";
+
+fn notice(store: &Store, error: bool, text: impl Into<String>) {
+    store.dispatch(Action::SetNotice(Some(Notice { error, text: text.into() })));
+}
+
+#[function_component(ShareBar)]
+pub fn share_bar() -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let copy_link = |embed: bool| {
+        let store = store.clone();
+        Callback::from(move |_: MouseEvent| {
+            let link = browser::share_link(&encode_hash(&store.spec), embed);
+            let text = if embed {
+                format!(
+                    "<iframe src=\"{link}\" title=\"cicd-access\" width=\"100%\" height=\"900\" loading=\"lazy\"></iframe>"
+                )
+            } else {
+                link
+            };
+            let store = store.clone();
+            browser::copy(&text, move |result| match result {
+                Ok(()) if embed => notice(
+                    &store,
+                    false,
+                    "Copied an <iframe> for your documentation: it opens this access in the compact view.",
+                ),
+                Ok(()) => notice(
+                    &store,
+                    false,
+                    "Copied the share link. It holds the access spec only: no token, nothing pasted.",
+                ),
+                Err(e) => notice(&store, true, e),
+            });
+        })
+    };
+    let export = {
+        let store = store.clone();
+        Callback::from(move |_: MouseEvent| {
+            match browser::download(SPEC_FILE, &store.spec.to_yaml(), "application/yaml") {
+                Ok(()) => notice(
+                    &store,
+                    false,
+                    format!("Saved {SPEC_FILE}: the CiCdAccess file kubectl cicd reads."),
+                ),
+                Err(e) => notice(&store, true, format!("export failed: {e}")),
+            }
+        })
+    };
+    let import = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+            input.set_value("");
+            if file.size() > f64::from(u32::try_from(MAX_PASTE).unwrap_or(u32::MAX)) {
+                notice(
+                    &store,
+                    true,
+                    format!(
+                        "{} is over 1 MB; a CiCdAccess spec is a few KB, so this is not one",
+                        file.name()
+                    ),
+                );
+                return;
+            }
+            let store = store.clone();
+            let name = file.name();
+            let promise = file.unchecked_ref::<web_sys::Blob>().text();
+            wasm_bindgen_futures::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(promise)
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string());
+                let Some(text) = text else {
+                    notice(&store, true, format!("{name} could not be read as text"));
+                    return;
+                };
+                match import_spec(&text) {
+                    Ok((spec, note)) => {
+                        store.dispatch(Action::Load(Box::new(spec)));
+                        notice(
+                            &store,
+                            false,
+                            match note {
+                                Some(note) => format!("Imported {name}: {note}"),
+                                None => format!("Imported {name}."),
+                            },
+                        );
+                    }
+                    Err(e) => notice(&store, true, format!("{name}: {e}")),
+                }
+            });
+        })
+    };
+    html! {
+        <nav class="share" aria-label="Share, export and import">
+            <button type="button" class="small ghost light" id="copy-link" onclick={copy_link(false)}>{ "Copy share link" }</button>
+            <button type="button" class="small ghost light" id="copy-embed" onclick={copy_link(true)}>{ "Copy embed code" }</button>
+            <button type="button" class="small ghost light" id="export-spec" onclick={export}>{ "Export spec" }</button>
+            <label class="button small ghost light" for="import-spec">{ "Import spec…" }</label>
+            <input type="file" id="import-spec" class="visually-hidden" accept=".yaml,.yml,.json,application/yaml,application/json" onchange={import} />
+        </nav>
+    }
+}

@@ -1,0 +1,647 @@
+//! The page's state: the form, the pasted texts, and everything derived from them by the
+//! core. Pure Rust (no web-sys), so it is tested natively and in the browser alike.
+
+use std::rc::Rc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cicd_access_core::catalog::{self, CatalogEntry};
+use cicd_access_core::manifest::{Document, build_manifests};
+use cicd_access_core::preset::{self, PRESETS};
+use cicd_access_core::script::{Step, build_steps, render_script};
+use cicd_access_core::snippet::{Snippet, github_actions, gitlab_ci};
+use cicd_access_core::spec::DEFAULT_NAME;
+use cicd_access_core::validate::{SpecErrors, ValidationError};
+use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind};
+use yew::Reducible;
+
+/// The preset the page starts from.
+pub const START_PRESET: &str = "deployment-service-ingress";
+/// Field key of the token duration (not part of the spec's own validation).
+pub const DURATION_FIELD: &str = "token.duration";
+/// Longest share link we read: a spec is a few KB; anything far bigger is not ours.
+const MAX_HASH: usize = 64 * 1024;
+/// Longest pasted text or imported file we read.
+pub const MAX_PASTE: usize = 1024 * 1024;
+const HASH_KEY: &str = "spec=";
+
+/// What the user typed, as typed: invalid values stay visible so they can be fixed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Form {
+    pub namespace: String,
+    /// Use the current namespace of the kubectl context instead of `namespace`.
+    pub current_namespace: bool,
+    pub service_account: String,
+    pub role: String,
+    pub role_binding: String,
+    pub secret: String,
+    pub cluster_name: String,
+    /// Empty means "the server of the current context".
+    pub server: String,
+    pub bound: bool,
+    pub duration: String,
+    pub rules: Vec<Rule>,
+}
+
+impl Form {
+    pub fn from_spec(spec: &AccessSpec) -> Form {
+        let (bound, duration) = match &spec.token {
+            TokenKind::Secret => (false, "24h".to_owned()),
+            TokenKind::Bound { duration } => (true, duration.to_string()),
+        };
+        Form {
+            namespace: spec.namespace.clone().unwrap_or_default(),
+            current_namespace: spec.namespace.is_none(),
+            service_account: spec.service_account.clone(),
+            role: spec.role.clone(),
+            role_binding: spec.role_binding.clone(),
+            secret: spec.secret.clone(),
+            cluster_name: spec.cluster_name.clone(),
+            server: spec.server.clone().unwrap_or_default(),
+            bound,
+            duration,
+            rules: spec.rules.clone(),
+        }
+    }
+
+    /// The spec the form describes, and why the token duration is unusable, if it is.
+    ///
+    /// With an unusable duration the spec carries the shortest valid one so that every other
+    /// field is still checked; the outputs are withheld because of the duration error.
+    pub fn to_spec(&self) -> (AccessSpec, Option<String>) {
+        let mut duration_error = None;
+        let token = if self.bound {
+            match self.duration.trim().parse::<TokenDuration>() {
+                Ok(duration) => TokenKind::Bound { duration },
+                Err(e) => {
+                    duration_error = Some(e.to_string());
+                    TokenDuration::from_seconds(cicd_access_core::duration::MIN_SECONDS)
+                        .map_or(TokenKind::Secret, |duration| TokenKind::Bound { duration })
+                }
+            }
+        } else {
+            TokenKind::Secret
+        };
+        let spec = AccessSpec {
+            namespace: (!self.current_namespace).then(|| self.namespace.clone()),
+            service_account: self.service_account.clone(),
+            role: self.role.clone(),
+            role_binding: self.role_binding.clone(),
+            secret: self.secret.clone(),
+            cluster_name: self.cluster_name.clone(),
+            server: (!self.server.trim().is_empty()).then(|| self.server.clone()),
+            token,
+            rules: self.rules.clone(),
+            ..AccessSpec::default()
+        };
+        (spec, duration_error)
+    }
+}
+
+/// Everything the page shows for a valid spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outputs {
+    pub manifests: String,
+    pub documents: Vec<Document>,
+    pub steps: Vec<Step>,
+    pub script: String,
+    pub github: Snippet,
+    pub gitlab: Snippet,
+}
+
+/// Why the outputs are withheld: the spec's errors and the duration's.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Problems {
+    pub spec: Vec<ValidationError>,
+    pub duration: Option<String>,
+}
+
+impl Problems {
+    pub fn is_empty(&self) -> bool {
+        self.spec.is_empty() && self.duration.is_none()
+    }
+
+    pub fn count(&self) -> usize {
+        self.spec.len() + usize::from(self.duration.is_some())
+    }
+
+    /// Messages of one field (`namespace`, `rules[2]`, ...), for showing beside it.
+    pub fn for_field(&self, field: &str) -> Vec<String> {
+        if field == DURATION_FIELD {
+            return self.duration.iter().cloned().collect();
+        }
+        let errors = SpecErrors(self.spec.clone());
+        errors.for_field(field).map(|e| e.reason().to_owned()).collect()
+    }
+
+    /// Every problem as `(field, full message)`, for the outputs' "why not shown" list.
+    pub fn all(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> =
+            self.spec.iter().map(|e| (e.field().to_owned(), e.to_string())).collect();
+        if let Some(duration) = &self.duration {
+            all.push((DURATION_FIELD.to_owned(), duration.clone()));
+        }
+        all
+    }
+}
+
+/// Runs the core on a form: the outputs, or why there are none.
+pub fn regenerate(form: &Form) -> (AccessSpec, Result<Rc<Outputs>, Problems>) {
+    let (spec, duration) = form.to_spec();
+    let built = (|| -> Result<Outputs, SpecErrors> {
+        let manifests = build_manifests(&spec)?;
+        Ok(Outputs {
+            manifests: manifests.to_yaml(),
+            documents: manifests.documents(),
+            steps: build_steps(&spec)?,
+            script: render_script(&spec)?,
+            github: github_actions(&spec)?,
+            gitlab: gitlab_ci(&spec)?,
+        })
+    })();
+    let result = match (built, duration) {
+        (Ok(outputs), None) => Ok(Rc::new(outputs)),
+        (Ok(_), duration) => Err(Problems { spec: Vec::new(), duration }),
+        (Err(errors), duration) => Err(Problems { spec: errors.0, duration }),
+    };
+    (spec, result)
+}
+
+/// The share-link fragment for `spec`: `spec=` and the `CiCdAccess` YAML, base64url.
+/// Only the spec travels: never a token or anything pasted.
+pub fn encode_hash(spec: &AccessSpec) -> String {
+    format!("{HASH_KEY}{}", URL_SAFE_NO_PAD.encode(spec.to_yaml()))
+}
+
+/// Reads a share-link fragment (with or without the leading `#`). `Ok(None)` when the
+/// fragment holds no spec.
+pub fn decode_hash(hash: &str) -> Result<Option<AccessSpec>, String> {
+    let hash = hash.strip_prefix('#').unwrap_or(hash);
+    let Some(encoded) = hash.split('&').find_map(|part| part.strip_prefix(HASH_KEY)) else {
+        return Ok(None);
+    };
+    if encoded.len() > MAX_HASH {
+        return Err(format!(
+            "the link's spec is {} characters long, more than an access spec can be; ask for the link again",
+            encoded.len()
+        ));
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).map_err(|_| {
+        "the link's spec is not valid base64url; copy the whole link again".to_owned()
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| "the link's spec is not text; copy the whole link again".to_owned())?;
+    let specs = AccessSpec::parse_documents(&text).map_err(|e| format!("the link's spec: {e}"))?;
+    Ok(specs.into_iter().next())
+}
+
+/// Reads an imported `CiCdAccess` file: the spec, and a note when the file held several.
+pub fn import_spec(text: &str) -> Result<(AccessSpec, Option<String>), String> {
+    if text.len() > MAX_PASTE {
+        return Err(format!(
+            "the file is {} bytes; a CiCdAccess spec is a few KB, so this is not one",
+            text.len()
+        ));
+    }
+    let specs = AccessSpec::parse_documents(text).map_err(|e| e.to_string())?;
+    let count = specs.len();
+    let note = (count > 1).then(|| {
+        format!(
+            "the file holds {count} pipelines; the page shows the first, the CLI reads them all"
+        )
+    });
+    specs.into_iter().next().map(|spec| (spec, note)).ok_or_else(|| "the file is empty".into())
+}
+
+/// Adds `resource` of `group` with `verbs` to `rules`: into a rule of the same group and
+/// verbs (and no resource names) when there is one, else as a new rule.
+pub fn add_resource(rules: &mut Vec<Rule>, group: &str, resource: &str, verbs: &[&str]) {
+    let mut wanted: Vec<String> = verbs.iter().map(|v| (*v).to_owned()).collect();
+    wanted.sort();
+    let same = |rule: &Rule| {
+        let mut have = rule.verbs.clone();
+        have.sort();
+        rule.api_groups == [group] && rule.resource_names.is_empty() && have == wanted
+    };
+    if rules.iter().any(|r| r.api_groups == [group] && r.resources.iter().any(|x| x == resource)) {
+        // Already granted in some rule: widen nothing silently, let the user edit that rule.
+        if let Some(rule) = rules
+            .iter_mut()
+            .find(|r| r.api_groups == [group] && r.resources.iter().any(|x| x == resource))
+        {
+            for verb in &wanted {
+                if !rule.verbs.contains(verb) {
+                    rule.verbs.push(verb.clone());
+                }
+            }
+        }
+        return;
+    }
+    if let Some(rule) = rules.iter_mut().find(|r| same(r)) {
+        rule.resources.push(resource.to_owned());
+    } else {
+        rules.push(Rule::new(&[group], &[resource], verbs));
+    }
+}
+
+/// Verbs offered as checkboxes for a rule: those its resources support (the catalog's),
+/// the standard ones for custom resources, plus whatever the rule already has.
+pub fn offered_verbs(rule: &Rule) -> Vec<String> {
+    let mut verbs: Vec<String> = Vec::new();
+    let mut push = |v: &str| {
+        if !verbs.iter().any(|x| x == v) {
+            verbs.push(v.to_owned());
+        }
+    };
+    let entries: Vec<Option<&CatalogEntry>> = rule
+        .api_groups
+        .iter()
+        .flat_map(|g| rule.resources.iter().map(move |r| catalog::find(g, r)))
+        .collect();
+    if entries.is_empty() || entries.iter().any(Option::is_none) {
+        for verb in catalog::STANDARD_VERBS {
+            push(verb);
+        }
+    }
+    for entry in entries.into_iter().flatten() {
+        for verb in entry.verbs {
+            push(verb);
+        }
+    }
+    for verb in &rule.verbs {
+        push(verb);
+    }
+    let mut sorted = verbs;
+    sorted.sort_by_key(|v| (v == "*", v.clone()));
+    sorted
+}
+
+/// Splits a comma- or space-separated list the user typed.
+pub fn split_list(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n', '\t']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// The preset whose rules the form holds, if any.
+pub fn matching_preset(rules: &[Rule]) -> Option<&'static preset::Preset> {
+    PRESETS.iter().find(|p| p.rules() == rules)
+}
+
+/// One change the user makes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    SetNamespace(String),
+    SetCurrentNamespace(bool),
+    SetServiceAccount(String),
+    SetRole(String),
+    SetRoleBinding(String),
+    SetSecret(String),
+    SetClusterName(String),
+    SetServer(String),
+    SetBound(bool),
+    SetDuration(String),
+    /// Replace the rules with a preset's (`None`: an empty Role).
+    ApplyPreset(Option<String>),
+    AddResource {
+        group: String,
+        resource: String,
+        verbs: Vec<String>,
+    },
+    RemoveRule(usize),
+    RemoveResource {
+        rule: usize,
+        resource: String,
+    },
+    ToggleVerb {
+        rule: usize,
+        verb: String,
+    },
+    SetVerbs {
+        rule: usize,
+        verbs: Vec<String>,
+    },
+    SetResourceNames {
+        rule: usize,
+        text: String,
+    },
+    /// Replace the whole form (import, share link).
+    Load(Box<AccessSpec>),
+    SetCheckText(String),
+    SetSecretText(String),
+    SetKubeconfigServer(String),
+    /// Assemble the kubeconfig from the pasted Secret.
+    AssembleKubeconfig,
+    ClearSecret,
+    SetNotice(Option<Notice>),
+}
+
+/// A message about something the user did (import, share link), shown at the top.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub error: bool,
+    pub text: String,
+}
+
+/// The assembled kubeconfig. It holds the token: it lives in memory only, is never shown
+/// in the URL, storage or logs, and is dropped when the pasted Secret changes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Kubeconfig {
+    pub text: String,
+    pub namespace: String,
+    pub server: String,
+}
+
+impl std::fmt::Debug for Kubeconfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kubeconfig")
+            .field("namespace", &self.namespace)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The page state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub form: Form,
+    pub spec: AccessSpec,
+    pub outputs: Result<Rc<Outputs>, Problems>,
+    pub check_text: String,
+    pub secret_text: String,
+    pub kubeconfig_server: String,
+    pub kubeconfig: Option<Result<Kubeconfig, String>>,
+    pub notice: Option<Notice>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        let spec = preset::find(START_PRESET).map(preset::Preset::spec).unwrap_or_default();
+        State::from_spec(&spec)
+    }
+}
+
+impl State {
+    pub fn from_spec(spec: &AccessSpec) -> State {
+        let form = Form::from_spec(spec);
+        let (spec, outputs) = regenerate(&form);
+        State {
+            form,
+            spec,
+            outputs,
+            check_text: String::new(),
+            secret_text: String::new(),
+            kubeconfig_server: String::new(),
+            kubeconfig: None,
+            notice: None,
+        }
+    }
+
+    /// The page's first state from the location's fragment.
+    pub fn from_hash(hash: &str) -> State {
+        match decode_hash(hash) {
+            Ok(Some(spec)) => State::from_spec(&spec),
+            Ok(None) => State::default(),
+            Err(message) => State {
+                notice: Some(Notice {
+                    error: true,
+                    text: format!("{message}. The page shows the defaults instead."),
+                }),
+                ..State::default()
+            },
+        }
+    }
+
+    /// The server URL the kubeconfig uses: the one typed beside the Secret, else the spec's.
+    pub fn effective_kubeconfig_server(&self) -> &str {
+        if self.kubeconfig_server.trim().is_empty() {
+            self.form.server.trim()
+        } else {
+            self.kubeconfig_server.trim()
+        }
+    }
+
+    fn assemble_kubeconfig(&self) -> Result<Kubeconfig, String> {
+        let server = self.effective_kubeconfig_server();
+        if server.is_empty() {
+            return Err("give the server URL the pipeline reaches the API server at, e.g. https://api.example.com:6443".into());
+        }
+        if self.secret_text.len() > MAX_PASTE {
+            return Err("the pasted text is larger than any Secret; paste the output of `kubectl get secret NAME -o json`".into());
+        }
+        let text = cicd_access_core::kubeconfig::kubeconfig_from_secret(
+            &self.secret_text,
+            server,
+            &self.form.cluster_name,
+            Some(&self.form.service_account),
+        )
+        .map_err(|e| e.to_string())?;
+        let namespace = cicd_access_core::kubeconfig::parse_secret_text(&self.secret_text)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/metadata/namespace").and_then(|n| n.as_str()).map(str::to_owned)
+            })
+            .unwrap_or_default();
+        Ok(Kubeconfig { text, namespace, server: server.to_owned() })
+    }
+}
+
+fn rule_mut(rules: &mut [Rule], index: usize) -> Option<&mut Rule> {
+    rules.get_mut(index)
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        let mut form_changed = true;
+        let form = &mut next.form;
+        match action {
+            Action::SetNamespace(v) => form.namespace = v,
+            Action::SetCurrentNamespace(v) => form.current_namespace = v,
+            Action::SetServiceAccount(v) => form.service_account = v,
+            Action::SetRole(v) => form.role = v,
+            Action::SetRoleBinding(v) => form.role_binding = v,
+            Action::SetSecret(v) => form.secret = v,
+            Action::SetClusterName(v) => form.cluster_name = v,
+            Action::SetServer(v) => form.server = v,
+            Action::SetBound(v) => form.bound = v,
+            Action::SetDuration(v) => form.duration = v,
+            Action::ApplyPreset(name) => {
+                form.rules = name
+                    .as_deref()
+                    .and_then(preset::find)
+                    .map(preset::Preset::rules)
+                    .unwrap_or_default();
+            }
+            Action::AddResource { group, resource, verbs } => {
+                let verbs: Vec<&str> = verbs.iter().map(String::as_str).collect();
+                add_resource(&mut form.rules, &group, &resource, &verbs);
+            }
+            Action::RemoveRule(index) => {
+                if index < form.rules.len() {
+                    form.rules.remove(index);
+                }
+            }
+            Action::RemoveResource { rule, resource } => {
+                if let Some(r) = rule_mut(&mut form.rules, rule) {
+                    r.resources.retain(|x| *x != resource);
+                    if r.resources.is_empty() {
+                        form.rules.remove(rule);
+                    }
+                }
+            }
+            Action::ToggleVerb { rule, verb } => {
+                if let Some(r) = rule_mut(&mut form.rules, rule) {
+                    if let Some(i) = r.verbs.iter().position(|v| *v == verb) {
+                        r.verbs.remove(i);
+                    } else {
+                        r.verbs.push(verb);
+                        r.verbs.sort();
+                    }
+                }
+            }
+            Action::SetVerbs { rule, mut verbs } => {
+                if let Some(r) = rule_mut(&mut form.rules, rule) {
+                    verbs.sort();
+                    r.verbs = verbs;
+                }
+            }
+            Action::SetResourceNames { rule, text } => {
+                if let Some(r) = rule_mut(&mut form.rules, rule) {
+                    r.resource_names = split_list(&text);
+                }
+            }
+            Action::Load(spec) => {
+                *form = Form::from_spec(&spec);
+                next.kubeconfig = None;
+            }
+            Action::SetCheckText(text) => {
+                next.check_text = text;
+                form_changed = false;
+            }
+            Action::SetSecretText(text) => {
+                next.secret_text = text;
+                next.kubeconfig = None;
+                form_changed = false;
+            }
+            Action::SetKubeconfigServer(text) => {
+                next.kubeconfig_server = text;
+                next.kubeconfig = None;
+                form_changed = false;
+            }
+            Action::AssembleKubeconfig => {
+                next.kubeconfig = Some(next.assemble_kubeconfig());
+                form_changed = false;
+            }
+            Action::ClearSecret => {
+                next.secret_text.clear();
+                next.kubeconfig = None;
+                form_changed = false;
+            }
+            Action::SetNotice(notice) => {
+                next.notice = notice;
+                form_changed = false;
+            }
+        }
+        if form_changed {
+            let (spec, outputs) = regenerate(&next.form);
+            next.spec = spec;
+            next.outputs = outputs;
+        }
+        Rc::new(next)
+    }
+}
+
+/// Default names, for placeholders.
+pub fn default_name() -> &'static str {
+    DEFAULT_NAME
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn reduce(state: State, action: Action) -> State {
+        (*Rc::new(state).reduce(action)).clone()
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn starts_valid_with_outputs() {
+        let state = State::default();
+        assert!(state.outputs.is_ok(), "{:?}", state.outputs);
+        assert_eq!(state.spec.namespace, None);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn invalid_namespace_is_shown_at_the_field() {
+        let state = reduce(State::default(), Action::SetCurrentNamespace(false));
+        let state = reduce(state, Action::SetNamespace("Team_A".into()));
+        let problems = state.outputs.unwrap_err();
+        let messages = problems.for_field("namespace");
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].contains("DNS-1123"), "{messages:?}");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn bad_duration_withholds_outputs() {
+        let state = reduce(State::default(), Action::SetBound(true));
+        let state = reduce(state, Action::SetDuration("soon".into()));
+        let problems = state.outputs.unwrap_err();
+        assert_eq!(problems.for_field(DURATION_FIELD).len(), 1);
+        let state =
+            reduce(State { outputs: Err(problems), ..state }, Action::SetDuration("2h".into()));
+        assert!(state.outputs.is_ok());
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn share_link_round_trips() {
+        let mut spec = preset::find("welkin-user-demo").unwrap().spec();
+        spec.namespace = Some("team-a".into());
+        let hash = encode_hash(&spec);
+        assert_eq!(decode_hash(&format!("#{hash}")), Ok(Some(spec)));
+        assert_eq!(decode_hash(""), Ok(None));
+        assert!(decode_hash("#spec=%%%").is_err());
+        assert!(decode_hash(&format!("#spec={}", "A".repeat(MAX_HASH + 1))).is_err());
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn adding_merges_into_a_matching_rule() {
+        let mut rules = Vec::new();
+        add_resource(&mut rules, "apps", "deployments", catalog::DEPLOY_VERBS);
+        add_resource(&mut rules, "apps", "statefulsets", catalog::DEPLOY_VERBS);
+        add_resource(&mut rules, "apps", "replicasets", catalog::READ_VERBS);
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].resources, ["deployments", "statefulsets"]);
+        add_resource(&mut rules, "apps", "replicasets", &["delete"]);
+        assert_eq!(rules.len(), 2);
+        assert!(rules[1].verbs.contains(&"delete".to_owned()));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn out_of_range_indexes_do_nothing() {
+        let state = State::default();
+        let before = state.form.clone();
+        let state = reduce(state, Action::RemoveRule(99));
+        let state = reduce(state, Action::ToggleVerb { rule: 99, verb: "get".into() });
+        let state = reduce(state, Action::SetResourceNames { rule: 99, text: "x".into() });
+        assert_eq!(state.form, before);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn kubeconfig_needs_a_server() {
+        let state = reduce(State::default(), Action::SetSecretText("{}".into()));
+        let state = reduce(state, Action::AssembleKubeconfig);
+        let message = state.kubeconfig.unwrap().unwrap_err();
+        assert!(message.contains("server URL"), "{message}");
+    }
+}

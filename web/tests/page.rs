@@ -1,0 +1,198 @@
+//! The page mounted in a real browser: live outputs, errors at the field, hostile input,
+//! the share fragment, the embed view, the check panel. A panic fails the test (and would
+//! leave the page's crash banner).
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use cicd_access_core::manifest::build_manifests;
+use cicd_access_core::preset;
+use cicd_access_web::state::encode_hash;
+use cicd_access_web::{App, AppProps};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+async fn settle() {
+    yew::platform::time::sleep(Duration::from_millis(20)).await;
+}
+
+async fn mount(embed: bool, hash: String) -> Element {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { embed, hash: hash.into() })
+        .render();
+    settle().await;
+    root
+}
+
+fn find(root: &Element, selector: &str) -> Option<Element> {
+    root.query_selector(selector).unwrap()
+}
+
+/// Waits (up to 5 s) for `selector` to appear: renders of earlier tests' pages may still run.
+async fn wait_for(root: &Element, selector: &str) -> String {
+    for _ in 0..250 {
+        if find(root, selector).is_some() {
+            break;
+        }
+        settle().await;
+    }
+    text(root, selector)
+}
+
+fn text(root: &Element, selector: &str) -> String {
+    find(root, selector).map(|e| e.text_content().unwrap_or_default()).unwrap_or_default()
+}
+
+async fn type_into(root: &Element, selector: &str, value: &str) {
+    let element = find(root, selector).unwrap_or_else(|| panic!("no {selector}"));
+    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
+        area.set_value(value);
+    }
+    let event = web_sys::InputEvent::new("input").unwrap();
+    element.dispatch_event(&event).unwrap();
+    settle().await;
+}
+
+async fn click(root: &Element, selector: &str) {
+    find(root, selector)
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+}
+
+#[wasm_bindgen_test]
+async fn renders_the_core_outputs_live() {
+    let root = mount(false, String::new()).await;
+    let expected = build_manifests(&preset::find("deployment-service-ingress").unwrap().spec())
+        .unwrap()
+        .to_yaml();
+    assert_eq!(text(&root, "#manifests"), expected);
+    click(&root, "#current-namespace").await;
+    type_into(&root, "#namespace", "team-a").await;
+    assert!(text(&root, "#manifests").contains("namespace: team-a"));
+    click(&root, "#tab-script").await;
+    assert!(text(&root, "#script").contains("NAMESPACE='team-a'"));
+}
+
+#[wasm_bindgen_test]
+async fn invalid_input_is_shown_at_the_field_and_outputs_say_why() {
+    let root = mount(false, String::new()).await;
+    click(&root, "#current-namespace").await;
+    type_into(&root, "#namespace", "Team_A").await;
+    assert!(
+        text(&root, "#namespace-error").contains("DNS-1123"),
+        "{}",
+        text(&root, "#namespace-error")
+    );
+    assert_eq!(
+        find(&root, "#namespace").unwrap().get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert!(text(&root, "#withheld").contains("1 problem"), "{}", text(&root, "#withheld"));
+    assert!(find(&root, "#manifests").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn hostile_input_in_every_field_gives_messages_not_panics() {
+    let root = mount(false, String::new()).await;
+    click(&root, "#current-namespace").await;
+    let hostile = [
+        "",
+        " ",
+        "'; rm -rf / #",
+        "$(curl evil)",
+        "\u{0}\u{7}\n\r\t",
+        "ünï©ødé 🚀",
+        "a\nkind: ClusterRole",
+        "{{ .Values }}",
+        "--- !!binary",
+        "https://user:pw@host:99999/?q#f",
+        &"x".repeat(100_000),
+    ];
+    let fields = [
+        "#namespace",
+        "#server",
+        "#serviceAccount",
+        "#role",
+        "#roleBinding",
+        "#clusterName",
+        "#secret",
+        "#rule-0-names",
+        "#custom-group",
+        "#custom-plural",
+        "#catalog-search",
+    ];
+    for value in hostile {
+        for field in fields {
+            type_into(&root, field, value).await;
+        }
+        click(&root, "#custom-add-deploy").await;
+        type_into(&root, "#check-text", value).await;
+        type_into(&root, "#secret-text", value).await;
+        click(&root, "#assemble").await;
+        assert!(document().query_selector(".crash").unwrap().is_none(), "panicked on {value:?}");
+    }
+    click(&root, "#token-bound").await;
+    for value in ["", "0s", "-1h", "99999999999h", "soon", &"9".repeat(10_000)] {
+        type_into(&root, "#token-duration", value).await;
+        assert!(
+            !text(&root, "#token-duration-error").is_empty(),
+            "no message for duration {value:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn share_fragment_prefills_the_page() {
+    let mut spec = preset::find("welkin-user-demo").unwrap().spec();
+    spec.namespace = Some("team-b".into());
+    let root = mount(false, format!("#{}", encode_hash(&spec))).await;
+    assert_eq!(text(&root, "#manifests"), build_manifests(&spec).unwrap().to_yaml());
+    let broken = mount(false, "#spec=not-a-spec".into()).await;
+    assert!(wait_for(&broken, "#notice").await.contains("link"), "{}", text(&broken, "#notice"));
+}
+
+#[wasm_bindgen_test]
+async fn embed_view_is_compact() {
+    let root = mount(true, String::new()).await;
+    assert!(find(&root, ".top").is_none(), "no header in the embed view");
+    assert!(find(&root, ".page.embed").is_some());
+    assert!(find(&root, "#manifests").is_some());
+    assert!(find(&root, "#secret-text").is_none(), "no token handling in the embed view");
+}
+
+#[wasm_bindgen_test]
+async fn check_panel_reads_a_403() {
+    let root = mount(false, String::new()).await;
+    let forbidden = "Error from server (Forbidden): error when creating \"STDIN\": roles.rbac.authorization.k8s.io \"ci-cd\" is forbidden: user \"jane\" (groups=[\"system:authenticated\"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[\"apps\"], Resources:[\"deployments\"], Verbs:[\"delete\"]}";
+    type_into(&root, "#check-text", forbidden).await;
+    let verdict = wait_for(&root, "#verdict").await;
+    assert!(verdict.contains("refuse"), "{verdict}");
+    assert!(verdict.contains("deployments"), "{verdict}");
+}
+
+#[wasm_bindgen_test]
+async fn every_input_has_a_label() {
+    let root = mount(false, String::new()).await;
+    let inputs = root.query_selector_all("input, textarea, select").unwrap();
+    for i in 0..inputs.length() {
+        let element = inputs.item(i).unwrap().unchecked_into::<Element>();
+        let id = element.id();
+        let labelled = element.closest("label").unwrap().is_some()
+            || (!id.is_empty()
+                && root.query_selector(&format!("label[for='{id}']")).unwrap().is_some())
+            || element.has_attribute("aria-label");
+        assert!(labelled, "unlabelled control #{id}");
+    }
+}
