@@ -122,9 +122,19 @@ pub fn explain(error: kube::Error, server: &str, context: &str, doing: &str) -> 
         };
         return anyhow::Error::new(error).context(problem);
     }
-    let chain: Vec<String> = anyhow_chain(&error);
+    explain_transport(anyhow::Error::new(error), server, context, doing)
+}
+
+/// A failure below HTTP (connection, TLS), told apart by its causes.
+pub fn explain_transport(
+    error: anyhow::Error,
+    server: &str,
+    context: &str,
+    doing: &str,
+) -> anyhow::Error {
+    let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
     let text = chain.join(": ").to_lowercase();
-    let io_kind = io_error_kind(&error);
+    let io_kind = error.chain().find_map(|e| e.downcast_ref::<io::Error>()).map(io::Error::kind);
     let problem = if text.contains("certificate")
         || text.contains("tls")
         || text.contains("handshake")
@@ -151,26 +161,5 @@ pub fn explain(error: kube::Error, server: &str, context: &str, doing: &str) -> 
     } else {
         Problem::failed(format!("{doing}: the request to {server} failed"))
     };
-    anyhow::Error::new(error).context(problem)
-}
-
-fn anyhow_chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut out = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push(e.to_string());
-        source = e.source();
-    }
-    out
-}
-
-fn io_error_kind(error: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            return Some(io.kind());
-        }
-        source = e.source();
-    }
-    None
+    error.context(problem)
 }

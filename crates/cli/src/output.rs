@@ -2,7 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -94,6 +94,11 @@ pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if !dir.exists() {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
+            Problem::failed(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
+    }
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("kubeconfig");
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> io::Result<()> {

@@ -46,6 +46,11 @@ pub fn report(error: &anyhow::Error) -> (String, u8) {
     let mut text = format!("error: {error}\n");
     let mut hint = None;
     let mut code = FAILED;
+    // A Problem added as context is found by downcasting the error, not its chain.
+    if let Some(problem) = error.downcast_ref::<Problem>() {
+        code = problem.code;
+        hint.clone_from(&problem.hint);
+    }
     for (depth, cause) in error.chain().enumerate() {
         if depth > 0 {
             let message = cause.to_string();
@@ -71,6 +76,15 @@ mod tests {
     use anyhow::Context as _;
 
     use super::*;
+
+    #[test]
+    fn a_problem_as_context_keeps_its_hint() {
+        let error = anyhow::Error::new(std::io::Error::other("refused"))
+            .context(Problem::failed("cannot reach it").hint("retry"));
+        let (text, code) = report(&error);
+        assert_eq!(text, "error: cannot reach it\n  caused by: refused\nhint: retry\n");
+        assert_eq!(code, FAILED);
+    }
 
     #[test]
     fn causes_then_hint_and_code() {

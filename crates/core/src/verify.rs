@@ -8,7 +8,8 @@ use crate::coverage::{compact_string, missing_rules};
 use crate::spec::Rule;
 
 /// What every authenticated user may do in any namespace (`system:basic-user`,
-/// `system:discovery`, `system:public-info-viewer`), so never an extra right.
+/// `system:discovery`, `system:public-info-viewer`), and every ServiceAccount
+/// (`system:service-account-issuer-discovery`, 1.20+), so never an extra right.
 pub fn default_rules() -> Vec<Rule> {
     vec![
         Rule::new(
@@ -30,6 +31,8 @@ pub fn default_rules() -> Vec<Rule> {
                 "/readyz",
                 "/version",
                 "/version/",
+                "/.well-known/openid-configuration",
+                "/openid/v1/jwks",
             ],
             &["get"],
         ),

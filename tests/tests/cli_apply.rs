@@ -1,0 +1,424 @@
+//! `kubectl-cicd` end to end on the real control plane, as `admin`, `namespace-admin` and
+//! `nobody`: apply, idempotence, check, verify, kubeconfig, revoke, rotate, bound tokens,
+//! dry runs. All tests share this binary's control plane, each in namespaces of its own.
+
+mod cli_support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+
+use cicd_access_core::{AccessSpec, manifest, preset, script};
+use cicd_access_tests::{ControlPlane, TestNamespace};
+use cli_support::{cicd, code, expect_code};
+
+const WELKIN: &str = "welkin-user-demo";
+
+fn apply_welkin(namespace: &TestNamespace<'_>) -> cicd_access_tests::Output {
+    let admin = namespace.admin();
+    cicd(&admin, namespace.dir(), &["apply", "--preset", WELKIN, "-n", namespace.name()])
+}
+
+#[test]
+fn admin_applies_welkin_and_the_kubeconfig_works() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let out = apply_welkin(&namespace);
+    expect_code(&out, 0, "apply as admin");
+    assert!(out.stdout.contains("role/ci-cd created"), "{}", out.stdout);
+    assert!(out.stdout.contains("secret/ci-cd created"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("verified: authenticates as system:serviceaccount:"),
+        "{}",
+        out.stdout
+    );
+    let path = namespace.dir().join("kubeconfig_ci_cd.yaml");
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = fs::read_to_string(&path).unwrap();
+    let token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_owned();
+    assert!(!out.stdout.contains(&token) && !out.stderr.contains(&token), "the token leaked");
+
+    let ci = cluster.kubectl_with(&path);
+    assert!(ci.can_i("create", "deployments.apps"));
+    assert!(ci.can_i("list", "secrets"));
+    assert!(!ci.can_i("create", "roles.rbac.authorization.k8s.io"));
+    assert!(!cluster.kubectl_with(&path).namespace("default").can_i("get", "pods"));
+
+    // Re-running converges and changes nothing; the kubeconfig is not overwritten silently.
+    let again = apply_welkin(&namespace);
+    expect_code(&again, 2, "re-apply without --force");
+    assert!(again.stderr.contains("kubeconfig_ci_cd.yaml exists"), "{}", again.stderr);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    let admin = namespace.admin();
+    let again = cicd(
+        &admin,
+        namespace.dir(),
+        &["apply", "--preset", WELKIN, "-n", namespace.name(), "--force"],
+    );
+    expect_code(&again, 0, "re-apply with --force");
+    for kind in ["role", "serviceaccount", "rolebinding", "secret"] {
+        assert!(again.stdout.contains(&format!("{kind}/ci-cd unchanged")), "{}", again.stdout);
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), text, "same token, same kubeconfig");
+}
+
+#[test]
+fn namespace_admin_is_refused_welkin_before_anything_is_created() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.tenant_namespace();
+    let tenant = namespace.as_identity(cluster.namespace_admin());
+    let out =
+        cicd(&tenant, namespace.dir(), &["apply", "--preset", WELKIN, "-n", namespace.name()]);
+    expect_code(&out, 1, "apply welkin as namespace-admin");
+    assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r#"{APIGroups:["monitoring.coreos.com"], Resources:["prometheusrules"], Verbs:["create" "delete" "get" "list" "patch" "update" "watch"]}"#),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(r#"{APIGroups:["monitoring.coreos.com"], Resources:["servicemonitors"], Verbs:["create" "delete" "get" "list" "patch" "update" "watch"]}"#),
+        "{}",
+        out.stderr
+    );
+    let objects = namespace.admin().ok(&[
+        "get",
+        "roles,serviceaccounts,rolebindings,secrets",
+        "-l",
+        "app.kubernetes.io/managed-by=cicd-access",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(objects.trim(), "", "nothing may be created");
+    assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
+
+    // `check` says the same, exit 1, and changes nothing either.
+    let check =
+        cicd(&tenant, namespace.dir(), &["check", "--preset", WELKIN, "-n", namespace.name()]);
+    expect_code(&check, 1, "check welkin as namespace-admin");
+    assert!(check.stdout.contains("you cannot create this"), "{}", check.stdout);
+    assert!(check.stdout.contains("you may not list nodes"), "{}", check.stdout);
+
+    // A preset within the tenant's rights goes through, end to end.
+    let ok = cicd(
+        &tenant,
+        namespace.dir(),
+        &["apply", "--preset", "deployment-service-ingress", "-n", namespace.name()],
+    );
+    expect_code(&ok, 0, "apply deployment-service-ingress as namespace-admin");
+    assert!(ok.stdout.contains("verified"), "{}", ok.stdout);
+}
+
+#[test]
+fn nobody_is_refused_with_the_rights_the_steps_need() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let nobody = namespace.as_identity(cluster.nobody());
+    let out =
+        cicd(&nobody, namespace.dir(), &["apply", "--preset", "read-only", "-n", namespace.name()]);
+    expect_code(&out, 1, "apply as nobody");
+    assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
+    assert!(out.stderr.contains("roles"), "{}", out.stderr);
+    let check = cicd(
+        &nobody,
+        namespace.dir(),
+        &["check", "--preset", "read-only", "-n", namespace.name(), "-o", "json"],
+    );
+    expect_code(&check, 1, "check as nobody");
+    let report: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    assert_eq!(report["pipelines"][0]["roleAllowed"], false);
+    assert_eq!(report["pipelines"][0]["namespaceExists"], serde_json::Value::Null);
+    let revoke = cicd(&nobody, namespace.dir(), &["revoke", "-n", namespace.name(), "--all"]);
+    expect_code(&revoke, 1, "revoke as nobody");
+    let verify = cicd(&nobody, namespace.dir(), &["kubeconfig", "-n", namespace.name()]);
+    expect_code(&verify, 1, "kubeconfig as nobody");
+    assert!(verify.stderr.contains("forbidden"), "{}", verify.stderr);
+}
+
+#[test]
+fn verify_catches_a_role_edited_behind_its_back() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let admin = namespace.admin();
+    let verify = [
+        "verify",
+        "--ci-kubeconfig",
+        "kubeconfig_ci_cd.yaml",
+        "--preset",
+        WELKIN,
+        "-n",
+        namespace.name(),
+    ];
+    expect_code(&cicd(&admin, namespace.dir(), &verify), 0, "verify right after apply");
+
+    admin.ok(&["patch", "role", "ci-cd", "--type=json", "-p", r#"[{"op":"add","path":"/rules/-","value":{"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles"],"verbs":["escalate"]}},{"op":"remove","path":"/rules/6"}]"#]);
+    let out = cicd_access_tests::poll(
+        "verify to notice the edit",
+        std::time::Duration::from_secs(15),
+        || {
+            let out = cicd(&admin, namespace.dir(), &verify);
+            Ok((code(&out) == 1).then_some(out))
+        },
+    )
+    .unwrap();
+    assert!(out.stdout.contains("VERIFICATION FAILED"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            r#"{APIGroups:["rbac.authorization.k8s.io"], Resources:["roles"], Verbs:["escalate"]}"#
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(r#"{APIGroups:["cert-manager.io"], Resources:["certificates"], Verbs:["get" "list" "watch"]}"#), "{}", out.stdout);
+
+    // Re-applying repairs it.
+    let repaired = cicd(
+        &admin,
+        namespace.dir(),
+        &["apply", "--preset", WELKIN, "-n", namespace.name(), "--force"],
+    );
+    expect_code(&repaired, 0, "apply repairs");
+    assert!(repaired.stdout.contains("role/ci-cd configured"), "{}", repaired.stdout);
+}
+
+#[test]
+fn revoke_kills_the_token_and_all_removes_only_what_was_created() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let admin = namespace.admin();
+    admin.ok(&["create", "serviceaccount", "someone-elses"]);
+    let ci = cluster.kubectl_with(namespace.dir().join("kubeconfig_ci_cd.yaml"));
+    assert!(ci.can_i("get", "pods"));
+
+    let out = cicd(&admin, namespace.dir(), &["revoke", "-n", namespace.name()]);
+    expect_code(&out, 0, "revoke");
+    assert!(out.stdout.contains("secret/ci-cd deleted"), "{}", out.stdout);
+    assert!(out.stdout.contains("no longer authenticates"), "{}", out.stdout);
+    let denied = ci.run(&["get", "pods"]);
+    assert!(!denied.success() && denied.stderr.contains("Unauthorized"), "{}", denied.stderr);
+    admin.ok(&["get", "role", "ci-cd"]);
+
+    let all = cicd(
+        &admin,
+        namespace.dir(),
+        &["revoke", "-n", namespace.name(), "--all", "--service-account", "ci-cd"],
+    );
+    expect_code(&all, 0, "revoke --all");
+    let left = admin.ok(&["get", "roles,rolebindings,serviceaccounts", "-o", "name"]);
+    assert!(!left.contains("ci-cd"), "{left}");
+    assert!(left.contains("serviceaccount/someone-elses"), "{left}");
+
+    // An object of the same name that this tool did not create is left alone.
+    admin.ok(&["create", "role", "ci-cd", "--verb=get", "--resource=pods"]);
+    let careful = cicd(&admin, namespace.dir(), &["revoke", "-n", namespace.name(), "--all"]);
+    expect_code(&careful, 0, "revoke --all with a foreign Role");
+    assert!(careful.stdout.contains("role/ci-cd left alone"), "{}", careful.stdout);
+    admin.ok(&["get", "role", "ci-cd"]);
+}
+
+#[test]
+fn rotate_issues_a_new_token_and_kills_the_old() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let path = namespace.dir().join("kubeconfig_ci_cd.yaml");
+    let old_path = namespace.dir().join("old.yaml");
+    fs::copy(&path, &old_path).unwrap();
+    let admin = namespace.admin();
+    let out = cicd(&admin, namespace.dir(), &["rotate", "-n", namespace.name()]);
+    expect_code(&out, 0, "rotate");
+    assert!(out.stdout.contains("secret/ci-cd replaced"), "{}", out.stdout);
+    assert!(out.stdout.contains("the old token no longer authenticates"), "{}", out.stdout);
+    assert_ne!(fs::read_to_string(&path).unwrap(), fs::read_to_string(&old_path).unwrap());
+    assert!(cluster.kubectl_with(&path).can_i("get", "pods"));
+    assert!(!cluster.kubectl_with(&old_path).run(&["get", "pods"]).success());
+}
+
+#[test]
+fn bound_token_expires_and_stores_no_secret() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    let out = cicd(
+        &admin,
+        namespace.dir(),
+        &[
+            "apply",
+            "--preset",
+            "read-only",
+            "-n",
+            namespace.name(),
+            "--token-duration",
+            "24h",
+            "-o",
+            "json",
+        ],
+    );
+    expect_code(&out, 0, "apply with a bound token");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let pipeline = &report["pipelines"][0];
+    let expires = pipeline["expires"].as_str().unwrap();
+    assert!(pipeline.get("token").is_none(), "no token without --show-token");
+    assert_eq!(pipeline["verification"]["passed"], true);
+    let path = namespace.dir().join("kubeconfig_ci_cd.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with(&format!("# Bound ServiceAccount token: stops working at {expires}")),
+        "{text}"
+    );
+    assert!(cluster.kubectl_with(&path).can_i("list", "pods"));
+    let secrets = admin.ok(&[
+        "get",
+        "secrets",
+        "-l",
+        "app.kubernetes.io/managed-by=cicd-access",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(secrets.trim(), "");
+}
+
+#[test]
+fn dry_run_creates_nothing_and_says_what_would_change() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    let out = cicd(
+        &admin,
+        namespace.dir(),
+        &["apply", "--preset", WELKIN, "-n", namespace.name(), "--dry-run=server"],
+    );
+    expect_code(&out, 0, "dry run");
+    assert!(out.stdout.contains("role/ci-cd created (server dry run)"), "{}", out.stdout);
+    assert_eq!(
+        admin
+            .ok(&[
+                "get",
+                "roles,serviceaccounts,rolebindings",
+                "-l",
+                "app.kubernetes.io/managed-by=cicd-access",
+                "-o",
+                "name"
+            ])
+            .trim(),
+        ""
+    );
+    assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let out = cicd(
+        &admin,
+        namespace.dir(),
+        &[
+            "apply",
+            "--preset",
+            WELKIN,
+            "-n",
+            namespace.name(),
+            "--dry-run=server",
+            "--rule",
+            "batch:jobs:read",
+        ],
+    );
+    expect_code(&out, 0, "dry run of a change");
+    assert!(out.stdout.contains("role/ci-cd configured (server dry run)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("serviceaccount/ci-cd unchanged (server dry run)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn kubeconfig_extracts_from_the_existing_secret() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let admin = namespace.admin();
+    let out = cicd(
+        &admin,
+        namespace.dir(),
+        &["kubeconfig", "-n", namespace.name(), "--output-kubeconfig", "again.yaml"],
+    );
+    expect_code(&out, 0, "kubeconfig");
+    assert_eq!(
+        fs::read_to_string(namespace.dir().join("again.yaml")).unwrap(),
+        fs::read_to_string(namespace.dir().join("kubeconfig_ci_cd.yaml")).unwrap()
+    );
+    let stdout = cicd(
+        &admin,
+        namespace.dir(),
+        &["kubeconfig", "-n", namespace.name(), "--output-kubeconfig", "-"],
+    );
+    expect_code(&stdout, 2, "stdout without --show-token");
+    let shown = cicd(
+        &admin,
+        namespace.dir(),
+        &["kubeconfig", "-n", namespace.name(), "--output-kubeconfig", "-", "--show-token"],
+    );
+    expect_code(&shown, 0, "stdout with --show-token");
+    assert!(shown.stdout.contains("token: "), "{}", shown.stdout);
+}
+
+#[test]
+fn a_missing_namespace_is_named() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    let out =
+        cicd(&admin, namespace.dir(), &["apply", "--preset", WELKIN, "-n", "no-such-namespace"]);
+    expect_code(&out, 1, "apply in a missing namespace");
+    assert!(out.stderr.contains("namespace no-such-namespace does not exist"), "{}", out.stderr);
+}
+
+#[test]
+fn generate_is_byte_identical_to_the_core() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    for preset in preset::PRESETS {
+        let spec = AccessSpec { namespace: Some("demo".into()), ..preset.spec() };
+        let yaml =
+            cicd(&admin, namespace.dir(), &["generate", "--preset", preset.name, "-n", "demo"]);
+        expect_code(&yaml, 0, "generate");
+        assert_eq!(yaml.stdout, manifest::build_manifests(&spec).unwrap().to_yaml());
+        let script = cicd(
+            &admin,
+            namespace.dir(),
+            &["generate", "--preset", preset.name, "-n", "demo", "-o", "script"],
+        );
+        assert_eq!(script.stdout, script::render_script(&spec).unwrap());
+    }
+}
+
+#[test]
+fn twenty_pipelines_in_twenty_namespaces_from_one_file() {
+    let cluster = ControlPlane::shared();
+    let namespaces: Vec<TestNamespace<'_>> = (0..20).map(|_| cluster.namespace()).collect();
+    let specs: Vec<String> = namespaces
+        .iter()
+        .map(|ns| {
+            AccessSpec {
+                namespace: Some(ns.name().to_owned()),
+                ..preset::find(WELKIN).unwrap().spec()
+            }
+            .to_yaml()
+        })
+        .collect();
+    let dir = namespaces[0].dir();
+    fs::write(dir.join("pipelines.yaml"), specs.join("---\n")).unwrap();
+    let admin = namespaces[0].admin();
+    let out =
+        cicd(&admin, dir, &["apply", "-f", "pipelines.yaml", "--output-kubeconfig", "out/kc.yaml"]);
+    expect_code(&out, 0, "apply 20 pipelines");
+    for ns in &namespaces {
+        let path = dir.join("out").join(format!("kc.{}.ci-cd.yaml", ns.name()));
+        assert!(
+            cluster.kubectl_with(&path).can_i("create", "deployments.apps"),
+            "{}",
+            path.display()
+        );
+    }
+    assert_eq!(out.stdout.matches("verified: ").count(), 20, "{}", out.stdout);
+}
