@@ -122,9 +122,7 @@ impl ControlPlane {
         let home = root.join("home");
         fs::create_dir_all(&home)?;
 
-        let etcd_client = free_port()?;
-        let etcd_peer = free_port()?;
-        let api_port = free_port()?;
+        let [etcd_client, etcd_peer, api_port] = free_ports()?;
         let server = format!("https://127.0.0.1:{api_port}");
 
         let admin = Identity::new("admin", &["system:masters"]);
@@ -384,8 +382,7 @@ impl ControlPlane {
         self.bind(name, &self.namespace_admin, "ClusterRole", "admin");
         wait_until_allowed(
             &self.namespace_admin.kubectl().namespace(name),
-            "create",
-            "rolebindings.rbac.authorization.k8s.io",
+            &["create".to_owned(), "rolebindings.rbac.authorization.k8s.io".to_owned()],
         );
         namespace
     }
@@ -415,8 +412,8 @@ impl ControlPlane {
         });
         self.admin.kubectl().apply(&role.to_string()).expect_success("creating the Role");
         self.bind(namespace, &user, "Role", user.name());
-        if let Some((verb, resource)) = rules.first().and_then(probe) {
-            wait_until_allowed(&user.kubectl().namespace(namespace), &verb, &resource);
+        if let Some(can_i) = rules.first().and_then(probe) {
+            wait_until_allowed(&user.kubectl().namespace(namespace), &can_i);
         }
         user
     }
@@ -432,8 +429,8 @@ impl ControlPlane {
             .get(0)
             .and_then(|rule| serde_json::from_value::<Rule>(rule.clone()).ok())
             .and_then(|rule| probe(&rule));
-        if let Some((verb, resource)) = first {
-            wait_until_allowed(&user.kubectl().namespace(namespace), &verb, &resource);
+        if let Some(can_i) = first {
+            wait_until_allowed(&user.kubectl().namespace(namespace), &can_i);
         }
         user
     }
@@ -588,35 +585,44 @@ pub fn poll<T>(
 
 /// RBAC bindings take effect when the API server's informer sees them, a moment after
 /// the write: wait for that, so that tests never see a stale 403.
-fn wait_until_allowed(kubectl: &Kubectl, verb: &str, resource: &str) {
-    let what = format!("`{verb} {resource}` to be allowed");
-    poll(&what, RBAC_TIMEOUT, || Ok(kubectl.can_i(verb, resource).then_some(())))
+fn wait_until_allowed(kubectl: &Kubectl, can_i: &[String]) {
+    let what = format!("`kubectl auth can-i {}` to say yes", can_i.join(" "));
+    let mut args = vec!["auth".to_owned(), "can-i".to_owned()];
+    args.extend_from_slice(can_i);
+    poll(&what, RBAC_TIMEOUT, || Ok((kubectl.run(&args).stdout.trim() == "yes").then_some(())))
         .unwrap_or_else(|e| panic!("{e:#}"));
 }
 
-/// A concrete `(verb, resource)` the rule grants, to probe with `kubectl auth can-i`.
-fn probe(rule: &Rule) -> Option<(String, String)> {
+/// `kubectl auth can-i` arguments for one concrete request the rule grants.
+fn probe(rule: &Rule) -> Option<Vec<String>> {
     let verb = rule.verbs.first()?.clone();
-    let resource = rule.resources.first()?;
-    let group = rule.api_groups.first().map_or("", String::as_str);
-    let mut target = if group.is_empty() || group == "*" {
-        resource.clone()
-    } else {
-        format!("{resource}.{group}")
+    let (resource, subresource) = match rule.resources.first()?.split_once('/') {
+        Some((resource, subresource)) => (resource.to_owned(), Some(subresource)),
+        None => (rule.resources.first()?.clone(), None),
     };
+    let group = rule.api_groups.first().map_or("", String::as_str);
+    let mut target =
+        if group.is_empty() || group == "*" { resource } else { format!("{resource}.{group}") };
     if let Some(name) = rule.resource_names.first() {
         target = format!("{target}/{name}");
     }
-    Some((verb, target))
+    let mut args = vec![verb, target];
+    args.extend(subresource.map(|subresource| format!("--subresource={subresource}")));
+    Some(args)
 }
 
 fn args<const N: usize>(list: [String; N]) -> Vec<OsString> {
     list.into_iter().map(OsString::from).collect()
 }
 
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free port")?;
-    Ok(listener.local_addr()?.port())
+/// Three distinct free ports: all listeners are held until each has its port.
+fn free_ports() -> Result<[u16; 3]> {
+    let listeners = [(); 3].map(|()| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)));
+    let mut ports = [0; 3];
+    for (port, listener) in ports.iter_mut().zip(listeners) {
+        *port = listener.context("no free port")?.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 /// etcd syncs to disk on every write; on tmpfs that costs nothing.

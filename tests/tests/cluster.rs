@@ -181,6 +181,15 @@ fn identities_hold_what_they_are_said_to() {
     assert!(!as_reader.can_i("get", "configmaps"));
     assert!(!tenant.as_identity(&reader).can_i("get", "pods"));
 
+    let logs = cluster.user_with_rules(other.name(), &[Rule::new(&[""], &["pods/log"], &["get"])]);
+    assert!(
+        other
+            .as_identity(&logs)
+            .run(&["auth", "can-i", "get", "pods", "--subresource=log"])
+            .success()
+    );
+    assert!(!other.as_identity(&logs).can_i("get", "pods"));
+
     let editor = cluster.user_with_cluster_role(tenant.name(), "edit");
     assert!(tenant.as_identity(&editor).can_i("create", "deployments.apps"));
     assert!(!tenant.as_identity(&editor).can_i("create", "rolebindings"));
