@@ -43,13 +43,13 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ClusterArgs {
     /// Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(help_heading = "Connection", long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use [default: its current context].
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(help_heading = "Connection", long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// The namespace the pipeline deploys to [default: the context's namespace].
-    #[arg(short, long, global = true, value_name = "NAME")]
+    #[arg(help_heading = "Connection", short, long, global = true, value_name = "NAME")]
     pub namespace: Option<String>,
 }
 
@@ -68,6 +68,7 @@ pub enum Command {
     Check {
         #[command(flatten)]
         access: AccessArgs,
+        /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -86,6 +87,7 @@ pub enum Command {
         /// from here, see --server).
         #[arg(long)]
         no_verify: bool,
+        /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -96,6 +98,7 @@ pub enum Command {
         access: AccessArgs,
         #[command(flatten)]
         write: WriteArgs,
+        /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -106,6 +109,7 @@ pub enum Command {
         ci_kubeconfig: PathBuf,
         #[command(flatten)]
         access: AccessArgs,
+        /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -119,6 +123,7 @@ pub enum Command {
         all: bool,
         #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
         timeout: Duration,
+        /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -128,6 +133,7 @@ pub enum Command {
         access: AccessArgs,
         #[command(flatten)]
         write: WriteArgs,
+        /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -137,39 +143,39 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct AccessArgs {
     /// Start from a ready-made Role.
-    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(preset::names()))]
+    #[arg(help_heading = "Access", long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(preset::names()))]
     pub preset: Option<String>,
     /// A Role rule GROUP:RESOURCES:VERBS[:NAMES]; repeatable. Lists are comma-separated,
     /// the core group is empty or `core`, `read` = get,list,watch, `deploy` = the verbs of
     /// kubectl apply / helm. E.g. apps:deployments:deploy, core:pods,pods/log:read.
-    #[arg(long = "rule", value_name = "RULE", value_parser = parse_rule_arg)]
+    #[arg(help_heading = "Access", long = "rule", value_name = "RULE", value_parser = parse_rule_arg)]
     pub rules: Vec<Rule>,
     /// A CiCdAccess spec file as the page exports it (`-` for stdin); several documents are
     /// several pipelines.
-    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["preset", "rules", "service_account", "role", "role_binding", "secret", "cluster_name", "token_duration"])]
+    #[arg(help_heading = "Access", short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["preset", "rules", "service_account", "role", "role_binding", "secret", "cluster_name", "token_duration"])]
     pub file: Option<PathBuf>,
     /// Name of the ServiceAccount [default: ci-cd].
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Access", long, value_name = "NAME")]
     pub service_account: Option<String>,
     /// Name of the Role [default: ci-cd].
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Access", long, value_name = "NAME")]
     pub role: Option<String>,
     /// Name of the RoleBinding [default: ci-cd].
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Access", long, value_name = "NAME")]
     pub role_binding: Option<String>,
     /// Name of the token Secret [default: ci-cd].
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Access", long, value_name = "NAME")]
     pub secret: Option<String>,
     /// Name of the cluster entry in the issued kubeconfig.
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Access", long, value_name = "NAME")]
     pub cluster_name: Option<String>,
     /// API server URL the pipeline uses, when it reaches the API by another address than
     /// your context's.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Access", long, value_name = "URL")]
     pub server: Option<String>,
     /// Issue a bound token of this lifetime (TokenRequest API, e.g. 24h) instead of a
     /// long-lived token Secret.
-    #[arg(long, value_name = "DURATION", value_parser = parse_token_duration)]
+    #[arg(help_heading = "Access", long, value_name = "DURATION", value_parser = parse_token_duration)]
     pub token_duration: Option<TokenDuration>,
 }
 
@@ -178,13 +184,13 @@ pub struct AccessArgs {
 pub struct WriteArgs {
     /// Where to write the kubeconfig (mode 0600); `-` for stdout (needs --show-token).
     /// With several pipelines, NAMESPACE.SERVICEACCOUNT is inserted before the extension.
-    #[arg(long, value_name = "FILE", default_value = cicd_access_core::kubeconfig::DEFAULT_FILE)]
+    #[arg(help_heading = "Kubeconfig", long, value_name = "FILE", default_value = cicd_access_core::kubeconfig::DEFAULT_FILE)]
     pub output_kubeconfig: PathBuf,
     /// Overwrite an existing kubeconfig file.
-    #[arg(long)]
+    #[arg(help_heading = "Kubeconfig", long)]
     pub force: bool,
     /// How long to wait for the token, e.g. 30s or 2m.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    #[arg(help_heading = "Kubeconfig", long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub timeout: Duration,
 }
 
@@ -270,10 +276,8 @@ impl AccessArgs {
                     Problem::usage(format!("cannot read spec file {}: {e}", path.display()))
                 })?
             };
-            let mut specs = AccessSpec::parse_documents(&text).map_err(|e| {
-                Problem::usage(format!("spec file {}: {e}", path.display()))
-                    .hint("export the spec from the page, or write one with `kubectl cicd generate -o spec`")
-            })?;
+            let mut specs = AccessSpec::parse_documents(&text)
+                .map_err(|e| Problem::usage(format!("spec file {}: {e}", path.display())))?;
             for spec in &mut specs {
                 if spec.namespace.is_none() {
                     spec.namespace = namespace.map(str::to_owned);
@@ -284,8 +288,12 @@ impl AccessArgs {
             }
             return Ok(specs);
         }
-        let mut rules =
-            self.preset.as_deref().and_then(preset::find).map(|p| p.rules()).unwrap_or_default();
+        let mut rules = self
+            .preset
+            .as_deref()
+            .and_then(preset::find)
+            .map(preset::Preset::rules)
+            .unwrap_or_default();
         for rule in &self.rules {
             if !rules.contains(rule) {
                 rules.push(rule.clone());
@@ -411,9 +419,33 @@ mod tests {
     }
 
     #[test]
+    fn help_texts() {
+        let mut cli = Cli::command().term_width(100);
+        cli.build();
+        insta::assert_snapshot!("help", cli.render_help().to_string());
+        for sub in ["generate", "check", "apply", "kubeconfig", "verify", "revoke", "rotate"] {
+            let command = cli.find_subcommand_mut(sub).unwrap();
+            insta::assert_snapshot!(format!("help_{sub}"), command.render_help().to_string());
+        }
+    }
+
+    #[test]
+    fn usage_error_texts() {
+        for (name, args) in [
+            ("bad_rule", &["generate", "--rule", "deployments:get"][..]),
+            ("bad_preset", &["generate", "--preset", "nope"][..]),
+            ("bad_duration", &["apply", "--token-duration", "5m"][..]),
+            ("file_and_preset", &["apply", "-f", "x.yaml", "--preset", "read-only"][..]),
+        ] {
+            let error = parse(args).unwrap_err();
+            insta::assert_snapshot!(format!("usage_{name}"), error.render().to_string());
+        }
+    }
+
+    #[test]
     fn timeouts() {
         assert_eq!(parse_timeout("45").unwrap(), Duration::from_secs(45));
-        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_timeout("0s").is_err());
         assert!(parse_timeout("10x").is_err());
     }

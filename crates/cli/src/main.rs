@@ -79,7 +79,7 @@ async fn run(cli: Cli) -> Result<u8> {
             progress.set("checking");
             let results = each(&pipelines, |p| pipeline::check(&cluster, p)).await;
             progress.finish();
-            emit(&pipelines, results, *output, |r| r.text(), |r| !r.refused())
+            emit(&pipelines, results, *output, pipeline::CheckReport::text, |r| !r.refused())
         }
         Command::Apply { access, write, dry_run, no_verify, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
@@ -175,7 +175,7 @@ async fn run(cli: Cli) -> Result<u8> {
                                 .notes
                                 .push("the old token no longer authenticates (401)".into()),
                             Some(false) => {
-                                report.notes.push("THE OLD TOKEN STILL AUTHENTICATES".into())
+                                report.notes.push("THE OLD TOKEN STILL AUTHENTICATES".into());
                             }
                             None => {}
                         }
@@ -196,6 +196,9 @@ async fn run(cli: Cli) -> Result<u8> {
 
 /// The offline outputs, byte for byte what the page produces for the same spec.
 fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat) -> Result<u8> {
+    if !access.has_rules() {
+        return Err(no_access().into());
+    }
     let specs = access.specs(namespace)?;
     let invalid = |e: cicd_access_core::validate::SpecErrors| -> anyhow::Error {
         Problem::usage(e.to_string()).into()
@@ -257,6 +260,13 @@ async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipelin
         pipelines.push(Pipeline::new(spec, &cluster.namespace)?);
     }
     Ok((cluster, pipelines))
+}
+
+fn no_access() -> Problem {
+    Problem::usage("no access given: what may the pipeline do?").hint(format!(
+        "describe the Role with --preset ({}), --rule GROUP:RESOURCES:VERBS or -f FILE",
+        cicd_access_core::preset::names().join(", ")
+    ))
 }
 
 fn needs_rules(command: &Command) -> bool {
@@ -370,4 +380,45 @@ fn emit<T: Serialize>(
         print(&json(&serde_json::json!({ "pipelines": entries })))?;
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate_error(access: &AccessArgs, namespace: Option<&str>) -> (String, u8) {
+        report(&generate(access, namespace, GenerateFormat::Yaml).unwrap_err())
+    }
+
+    #[test]
+    fn error_texts() {
+        let no_rules = AccessArgs::default();
+        insta::assert_snapshot!("error_no_rules", generate_error(&no_rules, Some("demo")).0);
+        let bad_names = AccessArgs {
+            preset: Some("read-only".into()),
+            service_account: Some("CI CD".into()),
+            ..AccessArgs::default()
+        };
+        let (text, code) = generate_error(&bad_names, Some("Demo"));
+        assert_eq!(code, problem::USAGE);
+        insta::assert_snapshot!("error_bad_names", text);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("spec.yaml");
+        std::fs::write(&file, "apiVersion: v1\nkind: Secret\n").unwrap();
+        let wrong_kind = AccessArgs { file: Some(file), ..AccessArgs::default() };
+        let (text, code) = generate_error(&wrong_kind, None);
+        assert_eq!(code, problem::USAGE);
+        insta::assert_snapshot!(
+            "error_wrong_kind",
+            text.replace(&dir.path().display().to_string(), "DIR")
+        );
+    }
+
+    #[test]
+    fn broken_pipes_are_recognised() {
+        let error = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&error));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
 }

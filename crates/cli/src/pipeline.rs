@@ -438,7 +438,7 @@ struct Token {
     expires: Option<String>,
 }
 
-async fn secret_token(secret: &Secret, pipeline: &Pipeline) -> Result<Token> {
+fn secret_token(secret: &Secret, pipeline: &Pipeline) -> Result<Token> {
     let value = serde_json::to_value(secret)?;
     let read = read_token_secret(&value, Some(&pipeline.spec.service_account))
         .map_err(|e| Problem::failed(e.to_string()))?;
@@ -494,7 +494,7 @@ async fn issue_token(
     match &pipeline.spec.token {
         TokenKind::Secret => {
             let secret = wait_for_token(cluster, pipeline, timeout, not).await?;
-            secret_token(&secret, pipeline).await
+            secret_token(&secret, pipeline)
         }
         TokenKind::Bound { duration } => bound_token(cluster, pipeline, duration.seconds()).await,
     }
@@ -742,9 +742,9 @@ async fn verify_until(text: &str, pipeline: &Pipeline, expected: &[Rule]) -> Res
 
 /// The rules of the Role as it is in the cluster.
 async fn live_role_rules(cluster: &Cluster, namespace: &str, name: &str) -> Result<Vec<Rule>> {
-    let roles: Api<Role> = Api::namespaced(cluster.client.clone(), namespace);
+    let api: Api<Role> = Api::namespaced(cluster.client.clone(), namespace);
     let role =
-        call(cluster, &format!("reading Role {name} to compare with"), roles.get(name)).await?;
+        call(cluster, &format!("reading Role {name} to compare with"), api.get(name)).await?;
     let rules = serde_json::to_value(role.rules.unwrap_or_default())?;
     Ok(serde_json::from_value::<Vec<Rule>>(rules).unwrap_or_default())
 }
@@ -904,7 +904,7 @@ async fn current_token(cluster: &Cluster, pipeline: &Pipeline) -> Result<Option<
     if !managed(&secret) {
         return Ok(None);
     }
-    Ok(secret_token(&secret, pipeline).await.ok())
+    Ok(secret_token(&secret, pipeline).ok())
 }
 
 /// Deletes the token Secret (and with `all` every object this tool created) and checks
@@ -985,7 +985,7 @@ pub async fn rotate(
             .into());
         }
         let mut change = apply_object(cluster, &secrets, secret, false, pipeline).await?;
-        change.action = "replaced".to_owned();
+        "replaced".clone_into(&mut change.action);
         out.changes.push(change);
     } else {
         out.notes.push("the previous bound token keeps working until it expires (delete the ServiceAccount with revoke --all to stop it)".to_owned());
