@@ -217,6 +217,53 @@ fn server_side_apply_role_is_sufficient_and_minimal() {
     prove_sufficient_and_minimal(&rules, &|| kubectl_steps(true));
 }
 
+/// The next release without its ServiceMonitor, which `--prune` must remove.
+fn upgraded_without_service_monitor() -> String {
+    let next = upgraded();
+    let cut = next
+        .find("---\n# Source: welkin-user-demo/templates/servicemonitor.yaml")
+        .expect("the fixture has a ServiceMonitor");
+    next[..cut].to_owned()
+}
+
+#[test]
+fn prune_role_is_sufficient_and_minimal() {
+    let derivation = {
+        let mut options = DeriveOptions::new(Deployer::Apply);
+        options.prune = true;
+        derive(&[Source::new("welkin-user-demo.yaml", DEMO)], &options).expect("derivable")
+    };
+    let allowlist: Vec<String> = derivation
+        .notes
+        .iter()
+        .flat_map(|note| note.split_whitespace())
+        .filter(|word| word.starts_with("--prune-allowlist="))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(allowlist.len(), 7, "{:?}", derivation.notes);
+    let rules = derivation.rules();
+    let steps = move || {
+        let mut apply =
+            vec!["apply", "--prune", "-l", "app.kubernetes.io/instance=demo", "-f", "-"];
+        apply.extend(allowlist.iter().map(String::as_str));
+        vec![
+            step("the first apply --prune", &apply, Some(DEMO.to_owned())),
+            step("the re-apply --prune of the next release", &apply, Some(upgraded())),
+            step(
+                "the re-apply --prune without the ServiceMonitor",
+                &apply,
+                Some(upgraded_without_service_monitor()),
+            ),
+            step(
+                "kubectl delete -f",
+                &["delete", "-f", "-"],
+                Some(upgraded_without_service_monitor()),
+            ),
+        ]
+    };
+    prove_sufficient_and_minimal(&rules, &steps);
+}
+
 /// (resource as kubectl names it, object name) of every object of the demo.
 const DEMO_OBJECTS: [(&str, &str); 7] = [
     ("networkpolicies.networking.k8s.io", "demo-welkin-user-demo"),

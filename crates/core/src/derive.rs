@@ -856,7 +856,7 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
             })
             .collect();
         notes.push(format!(
-            "kubectl apply --prune lists cluster-scoped kinds too unless told which kinds to prune; a namespaced identity must pass exactly these: {}",
+            "without --prune-allowlist, kubectl apply --prune also prunes its default kinds, cluster-scoped Namespaces and PersistentVolumes among them, which no Role can grant; pass exactly these: {}",
             allowlist.join(" ")
         ));
     }
@@ -1261,6 +1261,25 @@ mod tests {
             let verbs: BTreeSet<&String> = rule.rule.verbs.iter().collect();
             assert_eq!(explained, verbs);
         }
+    }
+
+    #[test]
+    fn helm_hooks_are_recreated_and_test_hooks_skipped() {
+        let text = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n---\n# Source: demo/templates/tests/test-connection.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: demo-test-connection\n  annotations:\n    \"helm.sh/hook\": test\n";
+        let sources = [Source::new("helm template", text)];
+        let d = derive(&sources, &DeriveOptions::new(Deployer::Helm)).unwrap();
+        let jobs = d.rules.iter().find(|r| r.rule.resources == ["jobs"]).unwrap();
+        assert_eq!(jobs.rule.verbs, ["create", "delete", "list", "watch"]);
+        assert!(!d.rules.iter().any(|r| r.rule.resources == ["pods"]));
+        assert_eq!(d.skipped.len(), 1);
+        assert!(
+            d.skipped[0].contains("helm template (demo/templates/tests/test-connection.yaml)"),
+            "{:?}",
+            d.skipped
+        );
+        // kubectl applies whatever it is given, hooks included.
+        let d = derive(&sources, &DeriveOptions::new(Deployer::Apply)).unwrap();
+        assert!(d.rules.iter().any(|r| r.rule.resources == ["pods"]));
     }
 
     #[test]
