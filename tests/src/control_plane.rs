@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs;
 use std::hash::{BuildHasher, RandomState};
+use std::io::{self, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,7 +82,13 @@ impl ControlPlane {
     /// tests; it lives until the binary exits (its watchdog then removes it). Tests that
     /// stop components must use their own [`ControlPlane::start`] instead.
     pub fn shared() -> &'static ControlPlane {
-        match SHARED.get_or_init(|| ControlPlane::try_start().map_err(|e| format!("{e:#}"))) {
+        match SHARED.get_or_init(|| {
+            let started = ControlPlane::try_start().map_err(|e| format!("{e:#}"));
+            if let Ok(control_plane) = &started {
+                control_plane.announce("shared by this test binary");
+            }
+            started
+        }) {
             Ok(control_plane) => control_plane,
             Err(message) => panic!("the shared control plane did not start: {message}"),
         }
@@ -90,8 +97,22 @@ impl ControlPlane {
     /// A private control plane, stopped when dropped. Panics, with the components' logs,
     /// if it cannot start.
     pub fn start() -> ControlPlane {
-        ControlPlane::try_start()
-            .unwrap_or_else(|e| panic!("the control plane did not start: {e:#}"))
+        let control_plane = ControlPlane::try_start()
+            .unwrap_or_else(|e| panic!("the control plane did not start: {e:#}"));
+        control_plane.announce("private");
+        control_plane
+    }
+
+    /// One line on the real stderr (not the test harness's captured one), so that CI logs
+    /// show how long start-up takes and where the logs are.
+    fn announce(&self, which: &str) {
+        let _ = writeln!(
+            io::stderr(),
+            "cicd-access-tests: {which} control plane (kubernetes {KUBERNETES_VERSION}) ready in {:.1?} at {}, logs in {}",
+            self.startup_time,
+            self.server,
+            self.dir().join("logs").display()
+        );
     }
 
     /// Starts a control plane. Ports are picked free but could be taken by another process
@@ -342,12 +363,6 @@ impl ControlPlane {
     /// `nobody`: authenticated, bound to nothing.
     pub fn nobody(&self) -> &Identity {
         &self.nobody
-    }
-
-    /// `kubectl` as `identity`, with this control plane's discovery cache. For kubeconfigs
-    /// the tests assemble themselves, see [`ControlPlane::kubectl_with`].
-    pub fn kubectl(&self, identity: &Identity) -> Kubectl {
-        identity.kubectl()
     }
 
     /// `kubectl` with any kubeconfig file (such as one the tool under test wrote).

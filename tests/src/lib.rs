@@ -3,16 +3,37 @@
 //! real privilege-escalation prevention and the real token controller.
 //!
 //! ```no_run
-//! use cicd_access_tests::ControlPlane;
+//! use cicd_access_core::Rule;
+//! use cicd_access_tests::{Component, ControlPlane};
 //!
+//! // One control plane per test binary, started on first use (about 5 s).
 //! let cluster = ControlPlane::shared();
+//!
+//! // A fresh namespace per test, so tests run in parallel.
 //! let namespace = cluster.namespace();
-//! let admin = namespace.admin();
-//! admin.ok(&["create", "serviceaccount", "ci-cd"]);
+//! namespace.admin().ok(&["create", "serviceaccount", "ci-cd"]);
 //! assert!(!namespace.as_identity(cluster.nobody()).can_i("get", "pods"));
+//!
+//! // A tenant: `namespace-admin` holds the built-in `admin` role here and nowhere else.
+//! let tenant = cluster.tenant_namespace();
+//! let stderr = tenant.as_identity(cluster.namespace_admin()).apply("...a Role...").stderr;
+//!
+//! // An identity holding exactly these rules in one namespace.
+//! let reader = cluster.user_with_rules(namespace.name(), &[Rule::new(&[""], &["pods"], &["get"])]);
+//! let _ = namespace.as_identity(&reader).run(&["get", "pods"]);
+//!
+//! // Any program with an identity's KUBECONFIG (the CLI, a generated script).
+//! let status = namespace.admin().env_command("kubectl-cicd").arg("--help").status();
+//!
+//! // Tests that stop components take a private control plane.
+//! let private = ControlPlane::start();
+//! private.stop(Component::ControllerManager);
+//! private.restart(Component::ControllerManager);
 //! ```
 //!
-//! The binaries come from `cargo xtask test`, which builds and caches them.
+//! The Kubernetes binaries come from `cargo xtask test`, which builds and caches them in
+//! `~/.cache/cicd-access/kubernetes-1.20.2/` (`CICD_ACCESS_K8S_BIN` overrides the directory,
+//! `CICD_ACCESS_ETCD` the etcd binary). `kubectl` and `openssl` are taken from `PATH`.
 
 mod addons;
 mod control_plane;
