@@ -1013,6 +1013,11 @@ impl Derivation {
         &self.rules
     }
 
+    /// How [`crate::lint::lint_role`] should read the derived rules.
+    pub fn lint_options(&self) -> crate::lint::LintOptions {
+        crate::lint::LintOptions { helm: self.deployer == Deployer::Helm }
+    }
+
     /// Whether every object got a rule (nothing refused, nothing unknown).
     pub fn is_complete(&self) -> bool {
         self.refused.is_empty() && self.unknown.is_empty()
@@ -1247,6 +1252,32 @@ mod tests {
         let welkin = crate::preset::find("welkin-user-demo").unwrap().rules();
         let helm = derive(&demo(), &with(Deployer::Helm, |o| o.delete = true)).unwrap().rules();
         assert!(coverage::missing_rules(&welkin, &helm).is_empty());
+    }
+
+    #[test]
+    fn derived_roles_go_through_the_lint() {
+        use crate::lint::{Check, Severity, lint_role};
+        for deployer in [Deployer::Apply, Deployer::ServerSide, Deployer::Helm] {
+            let d = derive(&demo(), &with(deployer, |o| o.delete = true)).unwrap();
+            let findings = lint_role(&d.rules(), d.lint_options());
+            for finding in &findings {
+                assert!(
+                    matches!(
+                        finding.check,
+                        Check::CreatesPods | Check::ReadsSecrets | Check::WritesSecrets
+                    ),
+                    "{deployer}: {finding:?}"
+                );
+            }
+            let danger: Vec<Check> = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Danger)
+                .map(|f| f.check)
+                .collect();
+            let expected =
+                if deployer == Deployer::Helm { vec![Check::ReadsSecrets] } else { vec![] };
+            assert_eq!(danger, expected, "{deployer}");
+        }
     }
 
     #[test]
