@@ -85,7 +85,7 @@ impl ControlPlane {
         match SHARED.get_or_init(|| {
             let started = ControlPlane::try_start().map_err(|e| format!("{e:#}"));
             if let Ok(control_plane) = &started {
-                control_plane.announce("shared by this test binary");
+                control_plane.announce("shared by this binary");
             }
             started
         }) {
@@ -108,7 +108,7 @@ impl ControlPlane {
     fn announce(&self, which: &str) {
         let _ = writeln!(
             io::stderr(),
-            "cicd-access-tests: {which} control plane (kubernetes {KUBERNETES_VERSION}) ready in {:.1?} at {}, logs in {}",
+            "cicd-access-tests: control plane ({which}, kubernetes {KUBERNETES_VERSION}) ready in {:.1?} at {}, logs in {}",
             self.startup_time,
             self.server,
             self.dir().join("logs").display()
