@@ -25,9 +25,13 @@
 //! - `kubectl apply` (client-side) GETs each object, then POSTs it when it is missing or
 //!   PATCHes it (three-way strategic merge) when it exists: get, create, patch.
 //! - `kubectl apply --server-side` sends one PATCH (`application/apply-patch+yaml`) per
-//!   object; the API server also checks `create` when that patch creates the object:
-//!   create, patch.
-//! - `kubectl delete -f`: delete. `--prune`: list and delete on every allowlisted kind.
+//!   object without reading it first; the API server also checks `create` when that patch
+//!   creates the object (and refuses with an empty-reason 403): create, patch.
+//! - `kubectl delete -f`: delete (its wait for the deletion is skipped when forbidden).
+//!   `--prune`: list and delete on every allowlisted kind.
+//!
+//! `tests/tests/derive_e2e.rs` proves each method's Role sufficient and minimal on a real
+//! control plane (Helm by replaying its API calls with kubectl).
 //! - `helm upgrade --install` (Helm 3 and 4): lists its release Secrets (label
 //!   `owner=helm`), GETs each object (install: conflict check; upgrade: patch base), creates
 //!   or patches it, creates the new release Secret and updates the old ones; past
