@@ -66,8 +66,8 @@ pub fn access_form() -> Html {
                     oninput={set(Action::SetRole)} hint={name_hint.clone()} errors={errors("role")} />
                 <TextField id="roleBinding" label="RoleBinding" value={form.role_binding.clone()}
                     oninput={set(Action::SetRoleBinding)} hint={name_hint.clone()} errors={errors("roleBinding")} />
-                <TextField id="clusterName" label="Cluster name in the kubeconfig" value={form.cluster_name.clone()}
-                    oninput={set(Action::SetClusterName)} errors={errors("clusterName")} />
+                <TextField id="clusterName" label="Cluster name" value={form.cluster_name.clone()}
+                    oninput={set(Action::SetClusterName)} hint="its name in the kubeconfig" errors={errors("clusterName")} />
             </div>
             <fieldset class="token">
                 <legend>{ "Token" }</legend>

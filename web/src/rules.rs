@@ -2,6 +2,7 @@
 
 use cicd_access_core::Rule;
 use cicd_access_core::catalog::{DEPLOY_VERBS, READ_VERBS};
+use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
 use cicd_access_core::preset::PRESETS;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -9,7 +10,7 @@ use yew::prelude::*;
 use crate::field::Errors;
 use crate::picker::{CatalogPicker, CustomResource};
 use crate::state::{Action, matching_preset, offered_verbs, split_list};
-use crate::{Store, lint, problems_for};
+use crate::{Store, problems_for};
 
 /// How a group is shown: the core group has no name.
 pub fn group_label(group: &str) -> String {
@@ -33,7 +34,14 @@ pub fn role_editor() -> Html {
         })
     };
     let selected = current.map_or(if rules.is_empty() { "empty" } else { "" }, |p| p.name);
-    let findings = lint::findings(rules);
+    let helm = use_state(|| false);
+    let findings = lint_role(rules, LintOptions { helm: *helm });
+    let on_helm = {
+        let helm = helm.clone();
+        Callback::from(move |e: Event| {
+            helm.set(e.target_unchecked_into::<HtmlInputElement>().checked());
+        })
+    };
     let top_errors: Vec<String> = store
         .outputs
         .as_ref()
@@ -58,7 +66,11 @@ pub fn role_editor() -> Html {
                     { current.map_or("Choosing a preset replaces the rules below.", |p| p.description) }
                 </p>
             </div>
-            <h3 class="sub">{ format!("Rules ({})", rules.len()) }</h3>
+            <div class="rules-head">
+                <h3 class="sub">{ format!("Rules ({})", rules.len()) }</h3>
+                <label class="check"><input type="checkbox" id="helm" checked={*helm} onchange={on_helm} />
+                    { "The pipeline deploys with Helm 3 (it keeps releases in Secrets)" }</label>
+            </div>
             <Errors id="rules-error" errors={top_errors} />
             <ol class="rules">
                 { for rules.iter().enumerate().map(|(index, rule)| html! {
@@ -67,7 +79,7 @@ pub fn role_editor() -> Html {
                         {index}
                         rule={rule.clone()}
                         errors={problems_for(&store, &format!("rules[{index}]"))}
-                        findings={findings.get(index).cloned().unwrap_or_default()}
+                        findings={findings.iter().filter(|f| f.rule == index).cloned().collect::<Vec<_>>()}
                     />
                 }) }
             </ol>
@@ -79,12 +91,20 @@ pub fn role_editor() -> Html {
     }
 }
 
+fn severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Danger => "danger",
+    }
+}
+
 #[derive(Properties, PartialEq, Debug)]
 struct RuleCardProps {
     index: usize,
     rule: Rule,
     errors: Vec<String>,
-    findings: Vec<lint::Finding>,
+    findings: Vec<Finding>,
 }
 
 #[function_component(RuleCard)]
@@ -159,9 +179,9 @@ fn rule_card(props: &RuleCardProps) -> Html {
             if !props.findings.is_empty() {
                 <ul class="findings" aria-label={format!("Risks of rule {number}")}>
                     { for props.findings.iter().map(|f| html! {
-                        <li class={classes!("finding", f.severity.clone())}>
-                            <span class="severity">{ f.severity.clone() }</span>
-                            { f.message.clone() }
+                        <li class={classes!("finding", severity(f.severity))}>
+                            <span class="severity">{ severity(f.severity) }</span>
+                            { f.why.clone() }
                         </li>
                     }) }
                 </ul>

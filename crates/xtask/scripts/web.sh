@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The page: build | test | bench | serve. Called by `cargo xtask`; needs the tools of
+# install-tools.sh (trunk, wasm-bindgen-cli, npm binaryen + playwright-core, chromium).
+#
+#   web.sh build   dist/: trunk release build (wasm-release profile) + wasm-opt -Oz + CSP loader
+#   web.sh test    browser tests (wasm-bindgen-test in headless Chromium), then build + e2e
+#   web.sh bench   build, then size / first render / keystroke on the page, and natively
+#   web.sh serve   build and serve on http://127.0.0.1:8080
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "${root}"
+export PATH="${root}/target/node-tools/node_modules/.bin:${HOME}/.cargo/bin:${PATH}"
+
+build() {
+  # The post_build hook in Trunk.toml (web/build/finish.mjs) runs wasm-opt -Oz and writes
+  # the CSP-safe loader.
+  trunk build --release --cargo-profile wasm-release "$@"
+}
+
+browser_tests() {
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    CHROMEDRIVER="$(command -v chromedriver)" \
+    WASM_BINDGEN_TEST_TIMEOUT=300 \
+    cargo test -p cicd-access-web --target wasm32-unknown-unknown
+}
+
+case "${1:-}" in
+  build)
+    shift
+    build "$@"
+    ;;
+  test)
+    browser_tests
+    build
+    cargo test -p cicd-access-tests --test web_e2e -- --nocapture
+    ;;
+  bench)
+    build
+    node tests/web/bench.mjs dist "${RUNS:-15}"
+    cargo bench -p cicd-access-web --bench regen
+    ;;
+  serve)
+    build
+    exec trunk serve --release --cargo-profile wasm-release --address 127.0.0.1 --port 8080
+    ;;
+  *)
+    echo "usage: $0 build|test|bench|serve" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,201 @@
+//! The page end to end: the built `dist/` served on 127.0.0.1, driven in headless Chromium
+//! by `tests/web/e2e.mjs` (Playwright), checked against the core, `kubectl-cicd generate`
+//! and the real control plane.
+//!
+//! Needs the built page (`crates/xtask/scripts/web.sh build`), node, playwright-core in
+//! `target/node-tools` and Chromium; `CICD_ACCESS_DIST` overrides `dist/`. Screenshots of
+//! the main states land in `target/screenshots/`.
+
+mod cli_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cicd_access_core::AccessSpec;
+use cicd_access_core::manifest::build_manifests;
+use cicd_access_core::preset;
+use cicd_access_core::script::render_script;
+use cicd_access_tests::{ControlPlane, poll};
+use serde_json::{Value, json};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn fixture(path: &str) -> String {
+    let file = workspace().join("tests/fixtures").join(path);
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_page_end_to_end() {
+    let root = workspace();
+    let dist =
+        std::env::var_os("CICD_ACCESS_DIST").map_or_else(|| root.join("dist"), PathBuf::from);
+    assert!(
+        dist.join("index.html").is_file(),
+        "no page in {}: build it with crates/xtask/scripts/web.sh build",
+        dist.display()
+    );
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+
+    // What the page must produce: the Welkin preset, this namespace, plus statefulsets
+    // (the catalog adds them to the rule with the same group and verbs).
+    let mut expected = AccessSpec {
+        namespace: Some(namespace.name().to_owned()),
+        ..preset::find("welkin-user-demo").unwrap().spec()
+    };
+    expected.rules[1].resources.push("statefulsets".into());
+    let manifests = build_manifests(&expected).unwrap().to_yaml();
+
+    // A real token Secret for the kubeconfig step.
+    admin.apply(&manifests).expect_success("applying the page's manifests");
+    let secret =
+        poll("the control plane to fill the token Secret", Duration::from_mins(1), || {
+            let out = admin.run(&["get", "secret", "ci-cd", "--output", "json"]);
+            let filled = serde_json::from_str::<Value>(&out.stdout)
+                .is_ok_and(|value| value.pointer("/data/token").is_some());
+            Ok(filled.then_some(out.stdout))
+        })
+        .unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let screenshots = root.join("target/screenshots");
+    let input = json!({
+        "dist": dist,
+        "screenshots": screenshots,
+        "namespace": namespace.name(),
+        "server": cluster.server(),
+        "secret": secret,
+        "canIList": {
+            "admin": fixture("can-i-list/admin.txt"),
+            "namespace-admin": fixture("can-i-list/namespace-admin.txt"),
+            "nobody": fixture("can-i-list/nobody.no-headers.txt"),
+        },
+        "forbidden": fixture("forbidden/welkin-role.server-side.txt"),
+    });
+    let input_path = work.path().join("input.json");
+    let output_path = work.path().join("output.json");
+    std::fs::write(&input_path, input.to_string()).unwrap();
+    let status = Command::new(std::env::var_os("NODE").unwrap_or_else(|| "node".into()))
+        .arg(root.join("tests/web/e2e.mjs"))
+        .arg(&input_path)
+        .arg(&output_path)
+        .status()
+        .expect("node runs");
+    assert!(status.success(), "tests/web/e2e.mjs failed");
+    let out: Value = serde_json::from_str(&std::fs::read_to_string(&output_path).unwrap()).unwrap();
+    let field = |name: &str| out[name].as_str().unwrap_or_default().to_owned();
+
+    // The page's outputs are the core's, and the CLI's for the page's own spec file.
+    let exported = std::fs::read_to_string(field("specPath")).unwrap();
+    let specs = AccessSpec::parse_documents(&exported).unwrap();
+    assert_eq!(specs, vec![expected.clone()], "the exported spec");
+    assert_eq!(field("manifests"), manifests, "manifests on the page");
+    assert_eq!(field("script"), render_script(&expected).unwrap(), "script on the page");
+    let documents = build_manifests(&expected).unwrap().documents();
+    let yaml: Vec<String> = documents.iter().map(|d| d.yaml.clone()).collect();
+    assert_eq!(strings(&out["documents"]), yaml, "each object on the page");
+    for (format, shown) in [("yaml", "manifests"), ("script", "script")] {
+        let spec_path = field("specPath");
+        let cli =
+            cli_support::cicd(&admin, work.path(), &["generate", "-f", &spec_path, "-o", format]);
+        assert_eq!(cli.stdout, field(shown), "kubectl-cicd generate -o {format} equals the page");
+    }
+    assert_eq!(out["keyboardTab"], "tab-github", "arrow keys move between the output tabs");
+    assert_eq!(out["clipboardEqualsScript"], true, "Copy copies the script as shown");
+
+    // Check before applying, with real kubectl output and a real 403.
+    let verdict = |who: &str| out["verdicts"][who].as_str().unwrap_or_default().to_owned();
+    assert!(verdict("admin").contains("You can create this Role"), "{}", verdict("admin"));
+    for who in ["namespace-admin", "forbidden"] {
+        let text = verdict(who);
+        assert!(text.contains("will refuse"), "{who}: {text}");
+        assert!(text.contains("monitoring.coreos.com"), "{who}: {text}");
+        assert!(text.contains("Two ways out"), "{who}: {text}");
+    }
+    assert!(verdict("nobody").contains("will refuse"), "{}", verdict("nobody"));
+
+    // The kubeconfig the page assembled is accepted by the control plane, as the pipeline.
+    let kubeconfig = PathBuf::from(field("kubeconfigPath"));
+    let pipeline = cluster.kubectl_with(&kubeconfig);
+    pipeline.ok(&["get", "deployments"]);
+    let who = pipeline.ok(&["auth", "whoami", "--output", "jsonpath={.status.userInfo.username}"]);
+    assert_eq!(who, format!("system:serviceaccount:{}:ci-cd", namespace.name()));
+    assert!(
+        !pipeline.run(&["get", "secrets", "--namespace", "kube-system"]).success(),
+        "confined to its namespace"
+    );
+    let token = serde_json::from_str::<Value>(&secret).unwrap()["data"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for url in [field("shareUrl"), field("urlAfterSecret")] {
+        assert!(
+            !url.contains(&token) && !url.contains("token"),
+            "the token is never in the URL: {url}"
+        );
+    }
+
+    // Errors at the field; offline after load; share link and embed reproduce the page.
+    assert!(field("namespaceError").contains("DNS-1123"), "{}", field("namespaceError"));
+    assert!(field("withheld").contains("1 problem"), "{}", field("withheld"));
+    assert!(
+        field("offlineManifests").contains(&format!("namespace: {}-offline", namespace.name())),
+        "works with the server gone"
+    );
+    assert_eq!(field("sharedManifests"), manifests, "the share link reproduces the page");
+    assert_eq!(field("sharedNamespace"), namespace.name());
+    assert_eq!(out["embedHasHeader"], false);
+    assert_eq!(field("embedManifests"), manifests, "the embed view");
+    assert!(
+        out["embedOverflow"].as_i64().unwrap_or(1) <= 0,
+        "no sideways scrolling at 400 px (embed)"
+    );
+    assert!(out["narrowOverflow"].as_i64().unwrap_or(1) <= 0, "no sideways scrolling at 400 px");
+
+    // Every request went to the page's own origin, for its own files; no CSP violation.
+    let origin = field("origin");
+    let files: Vec<String> = std::fs::read_dir(&dist)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    for url in strings(&out["requests"]) {
+        let Some(path) = url.strip_prefix(&format!("{origin}/")) else {
+            panic!("the page requested {url}, not one of its own files");
+        };
+        let file = path.split(['?', '#']).next().unwrap_or_default();
+        assert!(
+            file.is_empty() || files.iter().any(|f| f == file),
+            "the page requested {url}, which is not in dist/"
+        );
+    }
+    assert!(
+        strings(&out["cspViolations"]).is_empty(),
+        "CSP violations: {:?}",
+        out["cspViolations"]
+    );
+    assert!(strings(&out["pageErrors"]).is_empty(), "page errors: {:?}", out["pageErrors"]);
+    assert!(
+        strings(&out["consoleErrors"]).is_empty(),
+        "console errors: {:?}",
+        out["consoleErrors"]
+    );
+    let first_render = out["timings"]["firstRenderMs"].as_f64().unwrap_or(-1.0);
+    assert!(first_render > 0.0, "first render was marked");
+    eprintln!(
+        "first render {first_render:.0} ms, {} requests, screenshots in {}",
+        strings(&out["requests"]).len(),
+        screenshots.display()
+    );
+}

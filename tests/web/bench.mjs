@@ -1,0 +1,103 @@
+// The page's size and speed, on the built dist/ in headless Chromium on 127.0.0.1.
+//
+//   node tests/web/bench.mjs [DIST] [RUNS]
+//
+// Prints: the transfer size of every file (gzip -9 and brotli), navigation → first full
+// render (median and best of RUNS fresh browser contexts), and on the page the time from a
+// keystroke to the updated outputs and to the next painted frame for a 40-rule Role.
+import { createServer } from 'node:http';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, extname, resolve, dirname } from 'node:path';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(join(root, 'target/node-tools/'));
+const { chromium } = require('playwright-core');
+const dist = resolve(process.argv[2] ?? join(root, 'dist'));
+const runs = Number(process.argv[3] ?? 15);
+
+// Sizes.
+let gz = 0, br = 0, raw = 0;
+console.log('file                                        raw      gzip    brotli');
+for (const file of readdirSync(dist).sort()) {
+  const bytes = readFileSync(join(dist, file));
+  const g = gzipSync(bytes, { level: 9 }).length;
+  const b = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  raw += bytes.length; gz += g; br += b;
+  console.log(`${file.padEnd(40)} ${String(bytes.length).padStart(8)} ${String(g).padStart(8)} ${String(b).padStart(8)}`);
+}
+console.log(`${'total'.padEnd(40)} ${String(raw).padStart(8)} ${String(gz).padStart(8)} ${String(br).padStart(8)}`);
+console.log(`transfer: ${(gz / 1024).toFixed(1)} KiB gzip, ${(br / 1024).toFixed(1)} KiB brotli (target <= 250 KB)`);
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+const server = createServer((req, res) => {
+  const path = new URL(req.url, 'http://x').pathname;
+  const file = join(dist, path === '/' ? 'index.html' : path);
+  if (!file.startsWith(dist) || !existsSync(file)) { res.writeHead(404).end(); return; }
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  res.end(readFileSync(file));
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const origin = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+});
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x) => `${x.toFixed(1)} ms`;
+
+// Navigation → first full render (the page marks it once its first render is in the DOM).
+const renders = [], boots = [], decodes = [];
+for (let i = 0; i < runs; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${origin}/`);
+  await page.waitForSelector('#manifests');
+  const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])));
+  renders.push(marks['cicd-access:rendered']);
+  boots.push(marks['cicd-access:boot']);
+  decodes.push(marks['cicd-access:decoded']);
+  await context.close();
+}
+console.log(`first full render: median ${fmt(median(renders))}, best ${fmt(Math.min(...renders))} over ${runs} loads (target <= 150 ms)`);
+console.log(`  of which: loader running at ${fmt(median(boots))}, wasm bytes ready at ${fmt(median(decodes))}`);
+
+// One keystroke with a 40-rule Role.
+const resources = ['configmaps', 'pods', 'services', 'secrets', 'endpoints', 'events', 'persistentvolumeclaims', 'serviceaccounts'];
+let yaml = 'apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: team-a\nrules:\n';
+for (let i = 0; i < 40; i++) {
+  yaml += `- apiGroups: ['']\n  resources: [${resources[i % resources.length]}]\n  resourceNames: [app-${i}]\n  verbs: [get, list, watch, update, patch]\n`;
+}
+const hash = Buffer.from(yaml).toString('base64url');
+const context = await browser.newContext();
+const page = await context.newPage();
+await page.goto(`${origin}/#spec=${hash}`);
+await page.waitForSelector('#manifests');
+const rules = await page.locator('ol.rules > li').count();
+const timings = await page.evaluate(async () => {
+  const input = document.querySelector('#namespace');
+  const out = document.querySelector('#manifests');
+  const results = [];
+  for (let i = 0; i < 40; i++) {
+    const before = out.textContent;
+    const t0 = performance.now();
+    input.value = `team-${i}`;
+    input.dispatchEvent(new InputEvent('input', { bubbles: true }));
+    await new Promise((ok) => {
+      const check = () => (document.querySelector('#manifests').textContent !== before ? ok() : setTimeout(check, 0));
+      check();
+    });
+    const t1 = performance.now();
+    await new Promise((ok) => requestAnimationFrame(() => ok()));
+    const t2 = performance.now();
+    results.push([t1 - t0, t2 - t0]);
+  }
+  return results;
+});
+console.log(`keystroke → outputs updated (${rules} rules, on the page): median ${fmt(median(timings.map((t) => t[0])))}, max ${fmt(Math.max(...timings.map((t) => t[0])))}`);
+console.log(`keystroke → next frame: median ${fmt(median(timings.map((t) => t[1])))}, max ${fmt(Math.max(...timings.map((t) => t[1])))} (a frame is 16.7 ms)`);
+await browser.close();
+server.close();

@@ -1,0 +1,189 @@
+// The page end to end, in headless Chromium, on the built dist/ served from 127.0.0.1.
+//
+//   node tests/web/e2e.mjs INPUT.json OUTPUT.json
+//
+// INPUT: { dist, screenshots, namespace, server, secret, canIList: {who: text}, forbidden: text }
+// OUTPUT: what the page showed (manifests, script, spec, verdicts, kubeconfig path), every
+// request it made, console errors, CSP violations, timings. The Rust test
+// (tests/tests/web_e2e.rs) asserts on it; this script only drives and records.
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { join, extname, resolve, dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const require = createRequire(join(root, 'target/node-tools/'));
+const { chromium } = require('playwright-core');
+
+const [inputPath, outputPath] = process.argv.slice(2);
+const input = JSON.parse(readFileSync(inputPath, 'utf8'));
+const dist = resolve(input.dist);
+const shots = resolve(input.screenshots);
+mkdirSync(shots, { recursive: true });
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+const served = [];
+const server = createServer((req, res) => {
+  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  const file = join(dist, path.endsWith('/') ? path + 'index.html' : path);
+  served.push(path);
+  if (!file.startsWith(dist) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+  res.end(readFileSync(file));
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+});
+const out = { origin, requests: [], consoleErrors: [], cspViolations: [], pageErrors: [], timings: {} };
+
+async function open(url, viewport = { width: 1440, height: 1000 }) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const page = await context.newPage();
+  page.on('request', (r) => out.requests.push(r.url()));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') out.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(url);
+  await page.waitForSelector('#app-ready');
+  return { context, page };
+}
+
+async function collectCsp(page) {
+  out.cspViolations.push(...(await page.evaluate(() => window.__csp)));
+}
+
+const text = (page, selector) => page.locator(selector).textContent();
+
+// 1. First load: the default page, and how long it took to render.
+let { context, page } = await open(`${origin}/`);
+await page.waitForSelector('#manifests');
+out.timings.firstRenderMs = await page.evaluate(() => performance.getEntriesByName('cicd-access:rendered')[0]?.startTime ?? -1);
+await page.screenshot({ path: join(shots, '01-start-wide.png'), fullPage: true });
+
+// 2. Welkin preset, our namespace, one more rule from the catalog.
+await page.selectOption('#preset', 'welkin-user-demo');
+await page.uncheck('#current-namespace');
+await page.fill('#namespace', input.namespace);
+await page.fill('#catalog-search', 'statefulsets');
+await page.getByRole('button', { name: 'Add statefulsets (apps) with deploy verbs' }).click();
+await page.fill('#catalog-search', '');
+out.manifests = await text(page, '#manifests');
+await page.screenshot({ path: join(shots, '02-welkin-namespace-rule.png'), fullPage: true });
+await page.click('#manifests-each');
+out.documents = await page.locator('.output pre.code').allTextContents();
+await page.click('#tab-steps');
+out.steps = await page.locator('#steps > li').count();
+await page.click('#tab-script');
+out.script = await text(page, '#script');
+await page.click('#tab-github');
+out.github = await text(page, '#github');
+await page.click('#tab-gitlab');
+out.gitlab = await text(page, '#gitlab');
+
+// Keyboard: the output tabs move with the arrow keys.
+await page.focus('#tab-gitlab');
+await page.keyboard.press('ArrowLeft');
+out.keyboardTab = await page.evaluate(() => document.activeElement?.id);
+
+// Copy puts exactly the shown text on the clipboard.
+await page.click('#tab-script');
+await page.getByRole('button', { name: 'Copy the script' }).click();
+out.clipboardEqualsScript = (await page.evaluate(() => navigator.clipboard.readText())) === out.script;
+
+// Export: the CiCdAccess spec file.
+const specDownload = page.waitForEvent('download');
+await page.click('#export-spec');
+const specPath = join(shots, 'exported.spec.yaml');
+await (await specDownload).saveAs(specPath);
+out.specPath = specPath;
+
+// 3. Check before applying: can-i --list of each identity, then the real 403.
+out.verdicts = {};
+for (const [who, list] of Object.entries(input.canIList)) {
+  await page.fill('#check-text', list);
+  out.verdicts[who] = await text(page, '#verdict');
+  if (who === 'namespace-admin') {
+    await page.locator('#check-title').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, '03-check-can-i-refused.png'), fullPage: true });
+  }
+}
+await page.fill('#check-text', input.forbidden);
+out.verdicts.forbidden = await text(page, '#verdict');
+
+// 4. Kubeconfig from the real Secret, offline.
+await page.fill('#secret-text', input.secret);
+await page.fill('#kubeconfig-server', input.server);
+await page.click('#assemble');
+await page.waitForSelector('#kubeconfig-ready');
+const kubeconfigDownload = page.waitForEvent('download');
+await page.getByRole('button', { name: /^Download the kubeconfig/ }).click();
+const kubeconfigPath = join(shots, 'kubeconfig_ci_cd.yaml');
+await (await kubeconfigDownload).saveAs(kubeconfigPath);
+out.kubeconfigPath = kubeconfigPath;
+await page.locator('#kubeconfig-title').scrollIntoViewIfNeeded();
+await page.screenshot({ path: join(shots, '04-kubeconfig.png'), fullPage: true });
+out.urlAfterSecret = page.url();
+
+// 5. Invalid input: the message at the field, the outputs say why.
+await page.fill('#namespace', 'Team_A');
+out.namespaceError = await text(page, '#namespace-error');
+out.withheld = await text(page, '#withheld');
+await page.screenshot({ path: join(shots, '05-invalid-namespace.png'), fullPage: false });
+await page.fill('#namespace', input.namespace);
+
+// 6. The server goes away: the page keeps working.
+const shareUrl = page.url();
+out.shareUrl = shareUrl;
+await new Promise((ok) => server.close(ok));
+server.closeAllConnections?.();
+await page.fill('#namespace', `${input.namespace}-offline`);
+out.offlineManifests = await page.locator('#tab-manifests').click().then(() => text(page, '#manifests'));
+await page.fill('#namespace', input.namespace);
+await collectCsp(page);
+await context.close();
+
+// The share link and the embed view need the files again.
+await new Promise((ok) => server.listen(new URL(origin).port, '127.0.0.1', ok));
+
+// 7. Reload from the share link: the same page.
+({ context, page } = await open(shareUrl));
+out.sharedManifests = await text(page, '#manifests');
+out.sharedNamespace = await page.inputValue('#namespace');
+await collectCsp(page);
+await context.close();
+
+// 8. Embedded at 400 px, and the full page at 400 px.
+const embedUrl = shareUrl.replace(`${origin}/`, `${origin}/?embed`);
+({ context, page } = await open(embedUrl, { width: 400, height: 900 }));
+out.embedHasHeader = (await page.locator('.top').count()) > 0;
+out.embedManifests = await text(page, '#manifests');
+await page.screenshot({ path: join(shots, '06-embed-400.png'), fullPage: true });
+out.embedOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+await collectCsp(page);
+await context.close();
+({ context, page } = await open(shareUrl, { width: 400, height: 900 }));
+await page.screenshot({ path: join(shots, '07-full-400.png'), fullPage: true });
+out.narrowOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+await collectCsp(page);
+await context.close();
+
+await browser.close();
+server.close();
+out.served = served;
+writeFileSync(outputPath, JSON.stringify(out, null, 2));
