@@ -50,7 +50,8 @@ pub fn build_steps(spec: &AccessSpec) -> Result<Vec<Step>, SpecErrors> {
     match spec.token {
         TokenKind::Secret => variables.push_str(&format!("SECRET={}\n", shell_quote(&spec.secret))),
         TokenKind::Bound { .. } => {
-            variables.push_str(&format!("SERVICE_ACCOUNT={}\n", shell_quote(&spec.service_account)))
+            variables
+                .push_str(&format!("SERVICE_ACCOUNT={}\n", shell_quote(&spec.service_account)));
         }
     }
     variables.push_str(&format!("CLUSTER_NAME={}\n", shell_quote(&spec.cluster_name)));
