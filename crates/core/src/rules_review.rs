@@ -9,6 +9,9 @@ use crate::spec::Rule;
 /// The `kind` of the object.
 pub const KIND: &str = "SelfSubjectRulesReview";
 
+/// Deeper input is refused before parsing: YAML parsers slow down on deep flow nesting.
+const MAX_DEPTH: usize = 64;
+
 /// What a SelfSubjectRulesReview says the identity may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RulesReview {
@@ -34,6 +37,10 @@ pub enum RulesReviewError {
         "line {line}, column {column}: not valid JSON or YAML ({message}); paste the answer unchanged"
     )]
     Syntax { line: usize, column: usize, message: String },
+    #[error(
+        "the text nests lists or objects more than {MAX_DEPTH} deep, a review nests 5; paste the API server's answer unchanged"
+    )]
+    TooDeep,
     #[error(
         "kind is {found:?}, expected \"SelfSubjectRulesReview\"; paste the review, not another object"
     )]
@@ -112,6 +119,22 @@ pub fn parse_rules_review(text: &str) -> Result<RulesReview, RulesReviewError> {
 }
 
 fn read_value(text: &str) -> Result<Value, RulesReviewError> {
+    // Brackets (JSON, YAML flow) and leading dashes and spaces (YAML block nesting).
+    let mut depth = 0usize;
+    for byte in text.bytes() {
+        match byte {
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => continue,
+        }
+        if depth > MAX_DEPTH {
+            return Err(RulesReviewError::TooDeep);
+        }
+    }
+    let indented = |line: &str| line.len() - line.trim_start_matches([' ', '-', '\t']).len();
+    if text.lines().any(|line| indented(line) > 4 * MAX_DEPTH) {
+        return Err(RulesReviewError::TooDeep);
+    }
     match serde_json::from_str(text) {
         Ok(value) => Ok(value),
         Err(error) if text.starts_with('{') => Err(RulesReviewError::Syntax {
@@ -241,6 +264,8 @@ mod tests {
             Err(RulesReviewError::Syntax { line: 2, .. })
         ));
         assert!(matches!(parse_rules_review("- a\n- b"), Err(RulesReviewError::Field { .. })));
+        assert_eq!(parse_rules_review(&"[".repeat(1_000_000)), Err(RulesReviewError::TooDeep));
+        assert_eq!(parse_rules_review(&"- ".repeat(1_000_000)), Err(RulesReviewError::TooDeep));
     }
 
     /// Real SelfSubjectRulesReview answers, and the `can-i --list` of the same identities.
