@@ -23,7 +23,7 @@ const dist = resolve(input.dist);
 const shots = resolve(input.screenshots);
 mkdirSync(shots, { recursive: true });
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 const served = [];
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -33,7 +33,7 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': path.endsWith('/') ? 'no-cache' : 'max-age=31536000, immutable' });
   res.end(readFileSync(file));
 });
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
@@ -138,28 +138,31 @@ await (await kubeconfigDownload).saveAs(kubeconfigPath);
 out.kubeconfigPath = kubeconfigPath;
 await page.locator('#kubeconfig-title').scrollIntoViewIfNeeded();
 await page.screenshot({ path: join(shots, '04-kubeconfig.png'), fullPage: true });
-out.urlAfterSecret = page.url();
+out.urlAfterSecret = await page.evaluate(() => location.href);
 
 // 5. Invalid input: the message at the field, the outputs say why.
+await page.click('#tab-manifests');
+await page.click('#manifests-all');
 await page.fill('#namespace', 'Team_A');
 out.namespaceError = await text(page, '#namespace-error');
 out.withheld = await text(page, '#withheld');
 await page.screenshot({ path: join(shots, '05-invalid-namespace.png'), fullPage: false });
 await page.fill('#namespace', input.namespace);
+await page.waitForSelector('#manifests');
 
 // 6. The server goes away: the page keeps working.
-const shareUrl = page.url();
+const shareUrl = await page.evaluate(() => location.href);
 out.shareUrl = shareUrl;
 await new Promise((ok) => server.close(ok));
 server.closeAllConnections?.();
 await page.fill('#namespace', `${input.namespace}-offline`);
-out.offlineManifests = await page.locator('#tab-manifests').click().then(() => text(page, '#manifests'));
+out.offlineManifests = await text(page, '#manifests');
 await page.fill('#namespace', input.namespace);
 await collectCsp(page);
 await context.close();
 
 // The share link and the embed view need the files again.
-await new Promise((ok) => server.listen(new URL(origin).port, '127.0.0.1', ok));
+await new Promise((ok) => server.listen(Number(new URL(origin).port), '127.0.0.1', ok));
 
 // 7. Reload from the share link: the same page.
 ({ context, page } = await open(shareUrl));
@@ -174,11 +177,13 @@ const embedUrl = shareUrl.replace(`${origin}/`, `${origin}/?embed`);
 out.embedHasHeader = (await page.locator('.top').count()) > 0;
 out.embedManifests = await text(page, '#manifests');
 await page.screenshot({ path: join(shots, '06-embed-400.png'), fullPage: true });
+await page.screenshot({ path: join(shots, '06-embed-400-top.png') });
 out.embedOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 await collectCsp(page);
 await context.close();
 ({ context, page } = await open(shareUrl, { width: 400, height: 900 }));
 await page.screenshot({ path: join(shots, '07-full-400.png'), fullPage: true });
+await page.screenshot({ path: join(shots, '07-full-400-top.png') });
 out.narrowOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 await collectCsp(page);
 await context.close();

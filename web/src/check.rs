@@ -11,6 +11,7 @@ use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use crate::Store;
+use crate::field::rich;
 use crate::state::{Action, MAX_PASTE};
 
 /// What the pasted text says about the access in the form.
@@ -190,7 +191,7 @@ fn render_verdict(result: &Verdict) -> Html {
                     { for checked.missing_writes.iter().map(|r| html! { <li><code>{ compact_string(r) }</code></li> }) }
                 </ul>
             }
-            { for checked.notes.iter().map(|n| html! { <p class="note">{ n }</p> }) }
+            { for checked.notes.iter().map(|n| html! { <p class="note">{ rich(n) }</p> }) }
             <pre class="code small" id="explain">{ coverage.explain() }</pre>
         </div>
     }

@@ -85,3 +85,12 @@ pub fn errors(props: &ErrorsProps) -> Html {
         </ul>
     }
 }
+
+/// Text from the core with `code` spans (backticks) shown as code.
+pub fn rich(text: &str) -> Html {
+    html! {
+        { for text.split('`').enumerate().map(|(i, part)| {
+            if i % 2 == 1 { html! { <code class="inline">{ part }</code> } } else { html! { { part } } }
+        }) }
+    }
+}

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod browser;
 pub mod check;
+pub mod derive;
 pub mod field;
 pub mod kubeconfig;
 pub mod outputs;

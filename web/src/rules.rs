@@ -7,7 +7,7 @@ use cicd_access_core::preset::PRESETS;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::field::Errors;
+use crate::field::{Errors, rich};
 use crate::picker::{CatalogPicker, CustomResource};
 use crate::state::{Action, matching_preset, offered_verbs, split_list};
 use crate::{Store, problems_for};
@@ -66,6 +66,7 @@ pub fn role_editor() -> Html {
                     { current.map_or("Choosing a preset replaces the rules below.", |p| p.description) }
                 </p>
             </div>
+            <crate::derive::DerivePanel />
             <div class="rules-head">
                 <h3 class="sub">{ format!("Rules ({})", rules.len()) }</h3>
                 <label class="check"><input type="checkbox" id="helm" checked={*helm} onchange={on_helm} />
@@ -181,7 +182,7 @@ fn rule_card(props: &RuleCardProps) -> Html {
                     { for props.findings.iter().map(|f| html! {
                         <li class={classes!("finding", severity(f.severity))}>
                             <span class="severity">{ severity(f.severity) }</span>
-                            { f.why.clone() }
+                            { rich(&f.why) }
                         </li>
                     }) }
                 </ul>

@@ -301,6 +301,8 @@ pub enum Action {
     SetDuration(String),
     /// Replace the rules with a preset's (`None`: an empty Role).
     ApplyPreset(Option<String>),
+    /// Replace the rules (derived from manifests).
+    SetRules(Vec<Rule>),
     AddResource {
         group: String,
         resource: String,
@@ -473,6 +475,7 @@ impl Reducible for State {
                     .map(preset::Preset::rules)
                     .unwrap_or_default();
             }
+            Action::SetRules(rules) => form.rules = rules,
             Action::AddResource { group, resource, verbs } => {
                 let verbs: Vec<&str> = verbs.iter().map(String::as_str).collect();
                 add_resource(&mut form.rules, &group, &resource, &verbs);

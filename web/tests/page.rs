@@ -196,3 +196,20 @@ async fn every_input_has_a_label() {
         assert!(labelled, "unlabelled control #{id}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn derive_panel_feeds_the_rule_builder() {
+    let root = mount(false, String::new()).await;
+    let manifests = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n";
+    type_into(&root, "#derive-text", manifests).await;
+    click(&root, "#derive-run").await;
+    let result = wait_for(&root, "#derive-result").await;
+    assert!(result.contains("deployments"), "{result}");
+    click(&root, "#derive-replace").await;
+    let yaml = wait_for(&root, "#manifests").await;
+    assert!(yaml.contains("deployments") && yaml.contains("configmaps"), "{yaml}");
+    assert!(!yaml.contains("ingresses"), "the derived rules replaced the preset's: {yaml}");
+    type_into(&root, "#derive-text", "{{ not: yaml").await;
+    click(&root, "#derive-run").await;
+    assert!(wait_for(&root, "#derive-result").await.contains("Could not derive"));
+}
