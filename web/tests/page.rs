@@ -51,8 +51,25 @@ fn text(root: &Element, selector: &str) -> String {
     find(root, selector).map(|e| e.text_content().unwrap_or_default()).unwrap_or_default()
 }
 
+/// Waits (up to 5 s) until the text of `selector` satisfies `done`.
+async fn until(root: &Element, selector: &str, done: impl Fn(&str) -> bool) -> String {
+    for _ in 0..250 {
+        let text = text(root, selector);
+        if done(&text) {
+            return text;
+        }
+        settle().await;
+    }
+    text(root, selector)
+}
+
+async fn element(root: &Element, selector: &str) -> Element {
+    wait_for(root, selector).await;
+    find(root, selector).unwrap_or_else(|| panic!("no {selector}"))
+}
+
 async fn type_into(root: &Element, selector: &str, value: &str) {
-    let element = find(root, selector).unwrap_or_else(|| panic!("no {selector}"));
+    let element = element(root, selector).await;
     if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
         input.set_value(value);
     } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
@@ -64,10 +81,7 @@ async fn type_into(root: &Element, selector: &str, value: &str) {
 }
 
 async fn click(root: &Element, selector: &str) {
-    find(root, selector)
-        .unwrap_or_else(|| panic!("no {selector}"))
-        .unchecked_into::<HtmlElement>()
-        .click();
+    element(root, selector).await.unchecked_into::<HtmlElement>().click();
     settle().await;
 }
 
@@ -77,12 +91,20 @@ async fn renders_the_core_outputs_live() {
     let expected = build_manifests(&preset::find("deployment-service-ingress").unwrap().spec())
         .unwrap()
         .to_yaml();
-    assert_eq!(text(&root, "#manifests"), expected);
+    assert_eq!(until(&root, "#manifests", |t| t == expected).await, expected);
     click(&root, "#current-namespace").await;
     type_into(&root, "#namespace", "team-a").await;
-    assert!(text(&root, "#manifests").contains("namespace: team-a"));
+    assert!(
+        until(&root, "#manifests", |t| t.contains("namespace: team-a"))
+            .await
+            .contains("namespace: team-a")
+    );
     click(&root, "#tab-script").await;
-    assert!(text(&root, "#script").contains("NAMESPACE='team-a'"));
+    assert!(
+        until(&root, "#script", |t| t.contains("NAMESPACE='team-a'"))
+            .await
+            .contains("NAMESPACE='team-a'")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -147,7 +169,7 @@ async fn hostile_input_in_every_field_gives_messages_not_panics() {
     for value in ["", "0s", "-1h", "99999999999h", "soon", &"9".repeat(10_000)] {
         type_into(&root, "#token-duration", value).await;
         assert!(
-            !text(&root, "#token-duration-error").is_empty(),
+            !wait_for(&root, "#token-duration-error").await.is_empty(),
             "no message for duration {value:?}"
         );
     }
@@ -206,7 +228,7 @@ async fn derive_panel_feeds_the_rule_builder() {
     let result = wait_for(&root, "#derive-result").await;
     assert!(result.contains("deployments"), "{result}");
     click(&root, "#derive-replace").await;
-    let yaml = wait_for(&root, "#manifests").await;
+    let yaml = until(&root, "#manifests", |t| !t.contains("ingresses")).await;
     assert!(yaml.contains("deployments") && yaml.contains("configmaps"), "{yaml}");
     assert!(!yaml.contains("ingresses"), "the derived rules replaced the preset's: {yaml}");
     type_into(&root, "#derive-text", "{{ not: yaml").await;
