@@ -98,6 +98,7 @@ fn namespace_admin_is_refused_welkin_before_anything_is_created() {
     expect_code(&check, 1, "check welkin as namespace-admin");
     assert!(check.stdout.contains("you cannot create this"), "{}", check.stdout);
     assert!(check.stdout.contains("you may not list nodes"), "{}", check.stdout);
+    assert!(check.stdout.contains("Risks of the Role"), "{}", check.stdout);
 
     // A preset within the tenant's rights goes through, end to end.
     let ok = cicd(

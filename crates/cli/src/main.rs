@@ -257,7 +257,7 @@ async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipelin
     let cluster = cluster::connect(&cli.cluster).await?;
     let mut pipelines = Vec::new();
     for spec in specs {
-        pipelines.push(Pipeline::new(spec, &cluster.namespace)?);
+        pipelines.push(Pipeline::new(spec, &cluster.namespace, access.helm)?);
     }
     Ok((cluster, pipelines))
 }

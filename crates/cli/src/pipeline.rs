@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use cicd_access_core::coverage::{self, Coverage, compact_string};
 use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
+use cicd_access_core::lint::{Finding, LintOptions, lint_role};
 use cicd_access_core::manifest::{Manifests, build_manifests};
 use cicd_access_core::requirements::{apply_rules, revoke_rules};
 use cicd_access_core::rules_review::parse_rules_review;
@@ -43,11 +44,17 @@ pub struct Pipeline {
     /// The spec named the Role's rules (`revoke`, `rotate` and `kubeconfig` need none):
     /// otherwise verification compares with the live Role.
     pub rules_given: bool,
+    /// The pipeline deploys with Helm 3 (its releases live in Secrets), for the lint.
+    pub helm: bool,
 }
 
 impl Pipeline {
     /// Fills the namespace from the context when the spec names none, and builds the objects.
-    pub fn new(mut spec: AccessSpec, context_namespace: &str) -> Result<Pipeline, Problem> {
+    pub fn new(
+        mut spec: AccessSpec,
+        context_namespace: &str,
+        helm: bool,
+    ) -> Result<Pipeline, Problem> {
         if spec.namespace.is_none() {
             spec.namespace = Some(context_namespace.to_owned());
         }
@@ -58,7 +65,7 @@ impl Pipeline {
         }
         let manifests = build_manifests(&spec).map_err(|e| Problem::usage(e.to_string()))?;
         let namespace = spec.namespace.clone().unwrap_or_default();
-        Ok(Pipeline { spec, manifests, namespace, rules_given })
+        Ok(Pipeline { spec, manifests, namespace, rules_given, helm })
     }
 
     fn label(&self) -> String {
@@ -115,6 +122,8 @@ pub struct CheckReport {
     pub binding_allowed: bool,
     /// Rights the steps themselves need (writing Roles, Secrets, ...) that you lack.
     pub missing_for_steps: Vec<String>,
+    /// The core's risk lint of the Role (reported; never a refusal).
+    pub lint: Vec<Finding>,
     pub explanation: String,
 }
 
@@ -145,6 +154,19 @@ impl CheckReport {
             if self.incomplete { ", INCOMPLETE list" } else { "" }
         );
         out.push_str(&self.explanation);
+        if !self.lint.is_empty() {
+            out.push_str("Risks of the Role (what a leaked kubeconfig could do):\n");
+            for finding in &self.lint {
+                let severity = serde_json::to_value(finding.severity).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {:<7} rules[{}]: {}",
+                    severity.as_str().unwrap_or_default(),
+                    finding.rule,
+                    finding.why
+                );
+            }
+        }
         if !self.missing_for_steps.is_empty() {
             out.push_str("The steps themselves need rights you do not hold:\n");
             for rule in &self.missing_for_steps {
@@ -232,6 +254,7 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline) -> Result<CheckReport
         missing_rules: role.missing.clone(),
         binding_allowed: binding.allowed(),
         missing_for_steps: steps.iter().map(compact_string).collect(),
+        lint: lint_role(&spec.rules, LintOptions { helm: pipeline.helm }),
         explanation,
     })
 }
