@@ -22,6 +22,9 @@ use crate::state::{Action, State};
 
 /// The page state, shared with every section through a context.
 pub type Store = UseReducerHandle<State>;
+/// Only the means to change the state: components that need no state take this, so a
+/// keystroke elsewhere does not re-render them (it never changes).
+pub type Dispatch = UseReducerDispatcher<State>;
 
 /// Messages for one field, or for everything under it (`rules[2]` takes `rules[2].verbs`).
 pub fn problems_for(store: &Store, field: &str) -> Vec<String> {
@@ -103,6 +106,7 @@ pub fn app(props: &AppProps) -> Html {
     if props.embed {
         return html! {
             <ContextProvider<Store> context={store.clone()}>
+            <ContextProvider<Dispatch> context={store.dispatcher()}>
                 <main class="page embed" id="app-ready">
                     { for notice }
                     <access::AccessForm />
@@ -113,11 +117,13 @@ pub fn app(props: &AppProps) -> Html {
                             { "Open in the full page: check, kubeconfig, export ↗" }</a>
                     </footer>
                 </main>
+            </ContextProvider<Dispatch>>
             </ContextProvider<Store>>
         };
     }
     html! {
         <ContextProvider<Store> context={store.clone()}>
+        <ContextProvider<Dispatch> context={store.dispatcher()}>
             <header class="top">
                 <div class="top-inner">
                     <div class="brand">
@@ -154,6 +160,7 @@ pub fn app(props: &AppProps) -> Html {
                 <p>{ "cicd-access — the same core as " }<code class="inline">{ "kubectl cicd" }</code>
                     { ": identical input gives byte-identical manifests, script and kubeconfig." }</p>
             </footer>
+        </ContextProvider<Dispatch>>
         </ContextProvider<Store>>
     }
 }

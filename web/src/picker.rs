@@ -6,7 +6,7 @@ use cicd_access_core::catalog::{self, CatalogEntry, DEPLOY_VERBS, READ_VERBS};
 use cicd_access_core::validate::validate_rules;
 use yew::prelude::*;
 
-use crate::Store;
+use crate::Dispatch;
 use crate::field::TextField;
 use crate::rules::group_label;
 use crate::state::Action;
@@ -17,7 +17,7 @@ fn subset(verbs: &[&str], entry: &CatalogEntry) -> Vec<String> {
 
 #[function_component(CatalogPicker)]
 pub fn catalog_picker() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let Some(store) = use_context::<Dispatch>() else { return html! {} };
     let query = use_state(String::new);
     let oninput = {
         let query = query.clone();
@@ -88,7 +88,7 @@ pub fn catalog_picker() -> Html {
 
 #[function_component(CustomResource)]
 pub fn custom_resource() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let Some(store) = use_context::<Dispatch>() else { return html! {} };
     let group = use_state(String::new);
     let plural = use_state(String::new);
     let attempted = use_state(|| false);

@@ -10,7 +10,7 @@ use yew::prelude::*;
 use crate::field::{Errors, rich};
 use crate::picker::{CatalogPicker, CustomResource};
 use crate::state::{Action, matching_preset, offered_verbs, split_list};
-use crate::{Store, problems_for};
+use crate::{Dispatch, Store, problems_for};
 
 /// How a group is shown: the core group has no name.
 pub fn group_label(group: &str) -> String {
@@ -110,7 +110,7 @@ struct RuleCardProps {
 
 #[function_component(RuleCard)]
 fn rule_card(props: &RuleCardProps) -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let Some(store) = use_context::<Dispatch>() else { return html! {} };
     let index = props.index;
     let rule = &props.rule;
     let number = index + 1;
@@ -200,7 +200,7 @@ struct ResourceNamesProps {
 /// Keeps the text as typed ("a, " stays) while the rule holds the parsed list.
 #[function_component(ResourceNames)]
 fn resource_names(props: &ResourceNamesProps) -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let Some(store) = use_context::<Dispatch>() else { return html! {} };
     let text = use_state(|| props.names.join(", "));
     {
         let text = text.clone();
