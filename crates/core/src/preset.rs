@@ -47,11 +47,9 @@ fn deployment_service_ingress() -> Vec<Rule> {
 
 fn read_only() -> Vec<Rule> {
     vec![
-        Rule::new(
-            &[""],
-            &["configmaps", "endpoints", "events", "pods", "pods/log", "services"],
-            READ,
-        ),
+        Rule::new(&[""], &["configmaps", "endpoints", "events", "pods", "services"], READ),
+        // Logs answer only to get.
+        Rule::new(&[""], &["pods/log"], &["get"]),
         Rule::new(&["apps"], &["deployments", "replicasets", "statefulsets", "daemonsets"], READ),
         Rule::new(&["batch"], &["cronjobs", "jobs"], READ),
         Rule::new(&["autoscaling"], &["horizontalpodautoscalers"], READ),
@@ -63,7 +61,8 @@ fn batch_jobs() -> Vec<Rule> {
     vec![
         Rule::new(&["batch"], &["cronjobs", "jobs"], SEVEN),
         Rule::new(&[""], &["configmaps"], SEVEN),
-        Rule::new(&[""], &["pods", "pods/log"], READ),
+        Rule::new(&[""], &["pods"], READ),
+        Rule::new(&[""], &["pods/log"], &["get"]),
     ]
 }
 
