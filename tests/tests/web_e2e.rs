@@ -158,6 +158,8 @@ fn the_page_end_to_end() {
     );
     assert_eq!(field("sharedManifests"), manifests, "the share link reproduces the page");
     assert_eq!(field("sharedNamespace"), namespace.name());
+    assert_eq!(field("importedManifests"), manifests, "importing the exported spec file");
+    assert!(field("importNotice").contains("Imported"), "{}", field("importNotice"));
     assert_eq!(out["embedHasHeader"], false);
     assert_eq!(field("embedManifests"), manifests, "the embed view");
     assert!(

@@ -171,6 +171,15 @@ out.sharedNamespace = await page.inputValue('#namespace');
 await collectCsp(page);
 await context.close();
 
+// Import the exported spec file into a fresh page: the same access.
+({ context, page } = await open(`${origin}/`));
+await page.setInputFiles('#import-spec', specPath);
+await page.waitForFunction((ns) => document.querySelector('#manifests')?.textContent.includes(`namespace: ${ns}`), input.namespace);
+out.importedManifests = await text(page, '#manifests');
+out.importNotice = await text(page, '#notice');
+await collectCsp(page);
+await context.close();
+
 // 8. Embedded at 400 px, and the full page at 400 px.
 const embedUrl = shareUrl.replace(`${origin}/`, `${origin}/?embed`);
 ({ context, page } = await open(embedUrl, { width: 400, height: 900 }));

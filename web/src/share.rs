@@ -109,8 +109,8 @@ pub fn share_bar() -> Html {
             <button type="button" class="small ghost light" id="copy-link" onclick={copy_link(false)}>{ "Copy share link" }</button>
             <button type="button" class="small ghost light" id="copy-embed" onclick={copy_link(true)}>{ "Copy embed code" }</button>
             <button type="button" class="small ghost light" id="export-spec" onclick={export}>{ "Export spec" }</button>
-            <label class="button small ghost light" for="import-spec">{ "Import spec…" }</label>
             <input type="file" id="import-spec" class="visually-hidden" accept=".yaml,.yml,.json,application/yaml,application/json" onchange={import} />
+            <label class="button small ghost light" for="import-spec">{ "Import spec…" }</label>
         </nav>
     }
 }
