@@ -177,6 +177,9 @@ pub fn start() {
             );
         }
     }));
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark("cicd-access:start");
+    }
     let embed = browser::is_embedded();
     let hash = browser::hash();
     let Some(root) =
