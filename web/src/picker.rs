@@ -19,6 +19,12 @@ fn subset(verbs: &[&str], entry: &CatalogEntry) -> Vec<String> {
 pub fn catalog_picker() -> Html {
     let Some(store) = use_context::<Dispatch>() else { return html! {} };
     let query = use_state(String::new);
+    // The list is ~60 rows; it is built when asked for, which keeps the first render light.
+    let browsing = use_state(|| false);
+    let browse = {
+        let browsing = browsing.clone();
+        Callback::from(move |_: MouseEvent| browsing.set(true))
+    };
     let oninput = {
         let query = query.clone();
         Callback::from(move |value: String| query.set(value))
@@ -43,6 +49,13 @@ pub fn catalog_picker() -> Html {
             <h3 class="sub" id="catalog-title">{ "Add built-in resources" }</h3>
             <TextField id="catalog-search" label="Search the catalog" value={(*query).clone()} {oninput}
                 placeholder="deployments, Ingress, batch…" />
+            if !*browsing && query.trim().is_empty() {
+                <div class="catalog closed">
+                    <button type="button" class="ghost small" id="catalog-browse" onclick={browse}>
+                        { format!("Browse all {} built-in resources", catalog::CATALOG.len()) }</button>
+                    <span class="hint">{ "or type to search" }</span>
+                </div>
+            } else {
             <div class="catalog" tabindex="-1">
                 if found.is_empty() {
                     <p class="empty">{ "No built-in namespaced resource matches. A CRD? Add it as a custom resource." }</p>
@@ -82,6 +95,7 @@ pub fn catalog_picker() -> Html {
                     </section>
                 }) }
             </div>
+            }
         </div>
     }
 }
