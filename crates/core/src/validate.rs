@@ -146,12 +146,25 @@ fn dns_reason(what: &str, value: &str, dots: bool) -> String {
     } else {
         "lowercase letters, digits and '-', starting and ending with a letter or digit"
     };
-    let hint = if value.chars().any(char::is_uppercase) {
-        format!("; try {:?}", value.to_lowercase())
-    } else {
-        String::new()
+    let hint = match suggest_name(value, dots) {
+        Some(better) if better != value => format!("; try {better:?}"),
+        _ => String::new(),
     };
     format!("{what}: use only {allowed}, e.g. ci-cd{hint}")
+}
+
+/// The nearest valid DNS name to `value`: lowercase, other characters turned into '-'.
+fn suggest_name(value: &str, dots: bool) -> Option<String> {
+    let mapped: String = value
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() || (dots && c == '.') { c } else { '-' })
+        .collect();
+    let trimmed = mapped.trim_matches(|c| c == '-' || c == '.');
+    let max = if dots { MAX_SUBDOMAIN } else { MAX_LABEL };
+    let valid = trimmed.len() <= max
+        && if dots { trimmed.split('.').all(is_label) } else { is_label(trimmed) };
+    valid.then(|| trimmed.to_owned())
 }
 
 /// Explains why `value` is not a valid Role or RoleBinding name (a path segment).
@@ -428,7 +441,7 @@ mod tests {
             text.starts_with("namespace \"Team_A\": a namespace is a DNS-1123 label"),
             "{text}"
         );
-        assert!(text.contains("try \"team_a\""), "{text}");
+        assert!(text.contains("try \"team-a\""), "{text}");
     }
 
     #[test]

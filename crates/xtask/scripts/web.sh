@@ -3,6 +3,7 @@
 # install-tools.sh (trunk, wasm-bindgen-cli, npm binaryen + playwright-core, chromium).
 #
 #   web.sh build   dist/: trunk release build (wasm-release profile) + wasm-opt -Oz + CSP loader
+#   web.sh browser-tests  only the wasm-bindgen-test browser tests
 #   web.sh test    browser tests (wasm-bindgen-test in headless Chromium), then build + e2e
 #   web.sh bench   build, then size / first render / keystroke on the page, and natively
 #   web.sh serve   build and serve on http://127.0.0.1:8080
@@ -30,6 +31,9 @@ case "${1:-}" in
     shift
     build "$@"
     ;;
+  browser-tests)
+    browser_tests
+    ;;
   test)
     browser_tests
     build
@@ -45,7 +49,7 @@ case "${1:-}" in
     exec trunk serve --release --cargo-profile wasm-release --address 127.0.0.1 --port 8080
     ;;
   *)
-    echo "usage: $0 build|test|bench|serve" >&2
+    echo "usage: $0 build|test|browser-tests|bench|serve" >&2
     exit 2
     ;;
 esac

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -118,7 +118,7 @@ fn test() -> Result<()> {
     }
     run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"], &[])?;
     if web_script().exists() {
-        script("web.sh", &["test"])?;
+        script("web.sh", &["browser-tests"])?;
     }
     eprintln!("xtask: all checks and tests passed");
     Ok(())
