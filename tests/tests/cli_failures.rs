@@ -37,7 +37,31 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     assert!(out.stderr.contains("token controller of kube-controller-manager"), "{}", out.stderr);
     assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
 
-    // 2. The API server dies while the CLI waits for the token.
+    // 2. Ctrl-C while the CLI waits for the token: a clear message, no file left behind.
+    let mut interrupted = admin
+        .env_command(binary())
+        .current_dir(namespace.dir())
+        .args(["-q", "apply", "--preset", "read-only", "-n", &ns, "--timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &interrupted.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let output = interrupted.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert!(stderr.contains("re-run the same command"), "{stderr}");
+    let left: Vec<_> =
+        fs::read_dir(namespace.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.iter().all(|name| !name.to_string_lossy().contains("kubeconfig")), "{left:?}");
+
+    // 3. The API server dies while the CLI waits for the token.
     let mut waiting = admin
         .env_command(binary())
         .current_dir(namespace.dir())
@@ -64,7 +88,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
         down.stderr
     );
 
-    // 3. Back up: a re-run converges.
+    // 4. Back up: a re-run converges.
     cluster.restart(Component::ApiServer);
     cluster.restart(Component::ControllerManager);
     let out = poll("apply to converge", Duration::from_secs(60), || {
@@ -78,6 +102,19 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     .unwrap();
     assert!(out.stdout.contains("role/ci-cd unchanged"), "{}", out.stdout);
     assert!(out.stdout.contains("verified"), "{}", out.stdout);
+
+    // And `revoke --all` removes all it created.
+    let revoked = cicd(&admin, namespace.dir(), &["revoke", "--all", "-n", &ns]);
+    expect_code(&revoked, 0, "revoke --all");
+    let left = admin.ok(&[
+        "get",
+        "roles,rolebindings,serviceaccounts,secrets",
+        "-l",
+        "app.kubernetes.io/managed-by=cicd-access",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(left.trim(), "", "{left}");
 }
 
 #[test]

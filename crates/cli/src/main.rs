@@ -27,8 +27,9 @@ use crate::output::{Progress, print};
 use crate::pipeline::{ApplyOptions, Pipeline};
 use crate::problem::{FAILED, Problem, report};
 
-/// Pipelines of one spec file worked on at once.
-const CONCURRENCY: usize = 16;
+/// Pipelines of one spec file worked on at once. Most of each one's time is spent waiting
+/// for the control plane's token controller, so many may wait together.
+const CONCURRENCY: usize = 64;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -52,7 +53,17 @@ fn main() -> ExitCode {
             return ExitCode::from(FAILED);
         }
     };
-    match runtime.block_on(run(cli)) {
+    // Ctrl-C drops the work in flight: every request is idempotent and the kubeconfig is
+    // written synchronously, so nothing half-done is left and a re-run completes.
+    let work = async {
+        tokio::select! {
+            result = run(cli) => result,
+            _ = tokio::signal::ctrl_c() => Err(Problem::failed("interrupted")
+                .hint("re-run the same command: it completes what was started (revoke --all removes it)")
+                .into()),
+        }
+    };
+    match runtime.block_on(work) {
         Ok(code) => ExitCode::from(code),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
@@ -313,7 +324,7 @@ where
     F: Fn(&'a Pipeline) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    futures::stream::iter(pipelines.iter().map(work)).buffered(CONCURRENCY).collect().await
+    each_indexed(pipelines, |_, pipeline| work(pipeline)).await
 }
 
 async fn each_indexed<'a, T, F, Fut>(pipelines: &'a [Pipeline], work: F) -> Vec<Result<T>>
@@ -321,10 +332,17 @@ where
     F: Fn(usize, &'a Pipeline) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    futures::stream::iter(pipelines.iter().enumerate().map(|(i, p)| work(i, p)))
-        .buffered(CONCURRENCY)
+    // Unordered, so one slow pipeline does not hold back the start of the next ones.
+    let mut results: Vec<(usize, Result<T>)> =
+        futures::stream::iter(pipelines.iter().enumerate().map(|(i, p)| {
+            let future = work(i, p);
+            async move { (i, future.await) }
+        }))
+        .buffer_unordered(CONCURRENCY)
         .collect()
-        .await
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 fn json<T: Serialize>(value: &T) -> String {
