@@ -347,6 +347,25 @@ fn kubeconfig_extracts_from_the_existing_secret() {
         fs::read_to_string(namespace.dir().join("again.yaml")).unwrap(),
         fs::read_to_string(namespace.dir().join("kubeconfig_ci_cd.yaml")).unwrap()
     );
+    // Not even the most verbose logs show the token.
+    let text = fs::read_to_string(namespace.dir().join("again.yaml")).unwrap();
+    let token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_owned();
+    let mut command = admin.env_command(cli_support::binary());
+    command.current_dir(namespace.dir()).env("KUBECTL_CICD_LOG", "trace").args([
+        "kubeconfig",
+        "-n",
+        namespace.name(),
+        "--output-kubeconfig",
+        "traced.yaml",
+    ]);
+    let traced = cicd_access_tests::run(command, None);
+    expect_code(&traced, 0, "kubeconfig with trace logs");
+    assert!(traced.stderr.len() > 1000, "trace logs are on: {}", traced.stderr);
+    assert!(
+        !traced.stderr.contains(&token) && !traced.stdout.contains(&token),
+        "the token leaked into the logs"
+    );
+    assert!(!traced.stderr.contains(cluster.admin().token()), "the user's own token leaked");
     let stdout = cicd(
         &admin,
         namespace.dir(),
