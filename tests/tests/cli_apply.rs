@@ -134,6 +134,18 @@ fn nobody_is_refused_with_the_rights_the_steps_need() {
     let verify = cicd(&nobody, namespace.dir(), &["kubeconfig", "-n", namespace.name()]);
     expect_code(&verify, 1, "kubeconfig as nobody");
     assert!(verify.stderr.contains("forbidden"), "{}", verify.stderr);
+    let rotate = cicd(&nobody, namespace.dir(), &["rotate", "-n", namespace.name()]);
+    expect_code(&rotate, 1, "rotate as nobody");
+    assert!(rotate.stderr.contains("forbidden"), "{}", rotate.stderr);
+    let generate =
+        cicd(&nobody, namespace.dir(), &["generate", "--preset", "read-only", "-n", "x"]);
+    expect_code(&generate, 0, "generate needs no cluster");
+    let dry = cicd(
+        &nobody,
+        namespace.dir(),
+        &["apply", "--preset", "read-only", "-n", namespace.name(), "--dry-run=server"],
+    );
+    expect_code(&dry, 1, "dry run as nobody is refused by the pre-check");
 }
 
 #[test]
@@ -441,4 +453,48 @@ fn twenty_pipelines_in_twenty_namespaces_from_one_file() {
         );
     }
     assert_eq!(out.stdout.matches("verified: ").count(), 20, "{}", out.stdout);
+}
+
+#[test]
+fn namespace_admin_runs_every_command_within_its_rights() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.tenant_namespace();
+    let tenant = namespace.as_identity(cluster.namespace_admin());
+    let dir = namespace.dir();
+    let ns = namespace.name();
+    let preset = "deployment-service-ingress";
+    let run = |args: &[&str]| cicd(&tenant, dir, args);
+
+    expect_code(&run(&["generate", "--preset", preset, "-n", ns, "-o", "script"]), 0, "generate");
+    let check = run(&["check", "--preset", preset, "-n", ns]);
+    expect_code(&check, 0, "check");
+    assert!(check.stdout.contains("verdict: you can create this"), "{}", check.stdout);
+    expect_code(&run(&["apply", "--preset", preset, "-n", ns, "--dry-run=server"]), 0, "dry run");
+    expect_code(&run(&["apply", "--preset", preset, "-n", ns]), 0, "apply");
+    let again = run(&["apply", "--preset", preset, "-n", ns, "--force", "-o", "json"]);
+    expect_code(&again, 0, "re-apply");
+    let report: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    for change in report["pipelines"][0]["changes"].as_array().unwrap() {
+        assert_eq!(change["action"], "unchanged", "{change}");
+    }
+    let verify = run(&["verify", "--ci-kubeconfig", "kubeconfig_ci_cd.yaml", "--preset", preset]);
+    expect_code(&verify, 0, "verify");
+    // Without the access, verify compares with the live Role, which the tenant may read.
+    expect_code(&run(&["verify", "--ci-kubeconfig", "kubeconfig_ci_cd.yaml"]), 0, "verify live");
+    expect_code(&run(&["kubeconfig", "-n", ns, "--output-kubeconfig", "k2.yaml"]), 0, "kubeconfig");
+    let rotate = run(&["rotate", "-n", ns]);
+    expect_code(&rotate, 0, "rotate");
+    assert!(rotate.stdout.contains("the old token no longer authenticates"), "{}", rotate.stdout);
+    let revoke = run(&["revoke", "-n", ns, "--all"]);
+    expect_code(&revoke, 0, "revoke --all");
+    assert!(revoke.stdout.contains("the old token no longer authenticates"), "{}", revoke.stdout);
+    let left = namespace.admin().ok(&[
+        "get",
+        "roles,rolebindings,serviceaccounts,secrets",
+        "-l",
+        "app.kubernetes.io/managed-by=cicd-access",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(left.trim(), "");
 }
