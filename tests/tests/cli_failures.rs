@@ -38,7 +38,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
 
     // 2. Ctrl-C while the CLI waits for the token: a clear message, no file left behind.
-    let mut interrupted = admin
+    let interrupted = admin
         .env_command(binary())
         .current_dir(namespace.dir())
         .args(["-q", "apply", "--preset", "read-only", "-n", &ns, "--timeout", "60s"])
@@ -62,7 +62,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     assert!(left.iter().all(|name| !name.to_string_lossy().contains("kubeconfig")), "{left:?}");
 
     // 3. The API server dies while the CLI waits for the token.
-    let mut waiting = admin
+    let waiting = admin
         .env_command(binary())
         .current_dir(namespace.dir())
         .args(["-q", "apply", "--preset", "read-only", "-n", &ns, "--timeout", "60s"])
@@ -91,7 +91,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     // 4. Back up: a re-run converges.
     cluster.restart(Component::ApiServer);
     cluster.restart(Component::ControllerManager);
-    let out = poll("apply to converge", Duration::from_secs(60), || {
+    let out = poll("apply to converge", Duration::from_mins(1), || {
         let out = cicd(
             &admin,
             namespace.dir(),
