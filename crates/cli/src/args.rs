@@ -1,9 +1,12 @@
 //! Command line: kubectl's connection flags, the access (preset, rules or spec file) and one
 //! subcommand per step of the procedure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cicd_access_core::derive::{
+    self, Deployer, Derivation, DeriveOptions, HelmWait, KindOverride, Source,
+};
 use cicd_access_core::rule_syntax::parse_rule;
 use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind, preset};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -181,6 +184,128 @@ pub struct AccessArgs {
     /// does not flag Secret access as a risk.
     #[arg(help_heading = "Access", long)]
     pub helm: bool,
+    #[command(flatten)]
+    pub derive: DeriveArgs,
+}
+
+/// Derive the least Role from the manifests the pipeline deploys (added to any preset/rules).
+#[derive(Debug, Args, Clone)]
+pub struct DeriveArgs {
+    /// Derive the Role from these manifests: a file, a directory (its *.yaml, *.yml, *.json,
+    /// recursively, in name order) or `-` for stdin, e.g. the output of `helm template`.
+    #[arg(help_heading = "Derive", long, value_name = "FILE|DIR|-", conflicts_with = "file")]
+    pub from_manifests: Option<PathBuf>,
+    /// How the pipeline deploys them: apply, server-side or helm.
+    #[arg(help_heading = "Derive", long, value_name = "METHOD", default_value = "apply", value_parser = parse_deployer)]
+    pub deployer: Deployer,
+    /// helm --wait: none, legacy (Helm 3 --wait) or watcher (Helm 4 --wait).
+    #[arg(help_heading = "Derive", long, value_name = "MODE", default_value = "none", value_parser = parse_helm_wait)]
+    pub helm_wait: HelmWait,
+    /// The pipeline also removes what it deploys (kubectl delete -f, helm uninstall).
+    #[arg(help_heading = "Derive", long)]
+    pub with_delete: bool,
+    /// The pipeline runs kubectl apply --prune.
+    #[arg(help_heading = "Derive", long)]
+    pub with_prune: bool,
+    /// The pipeline runs helm rollback.
+    #[arg(help_heading = "Derive", long)]
+    pub with_rollback: bool,
+    /// The plural of a custom kind the derivation does not know, e.g.
+    /// Widget.example.com=widgets; repeatable.
+    #[arg(help_heading = "Derive", long = "kind", value_name = "KIND.GROUP=PLURAL", value_parser = parse_kind_override)]
+    pub kinds: Vec<KindOverride>,
+}
+
+impl Default for DeriveArgs {
+    fn default() -> Self {
+        DeriveArgs {
+            from_manifests: None,
+            deployer: Deployer::Apply,
+            helm_wait: HelmWait::None,
+            with_delete: false,
+            with_prune: false,
+            with_rollback: false,
+            kinds: Vec::new(),
+        }
+    }
+}
+
+fn parse_deployer(value: &str) -> Result<Deployer, String> {
+    value.parse().map_err(|e: derive::DeriveError| e.to_string())
+}
+
+fn parse_helm_wait(value: &str) -> Result<HelmWait, String> {
+    value.parse().map_err(|e: derive::DeriveError| e.to_string())
+}
+
+fn parse_kind_override(value: &str) -> Result<KindOverride, String> {
+    value.parse().map_err(|e: derive::DeriveError| e.to_string())
+}
+
+/// The files of `path` in name order: the file itself, or a directory's manifests.
+fn manifest_files(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        found.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        let manifest = entry
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        if entry.is_dir() || manifest {
+            manifest_files(&entry, found)?;
+        }
+    }
+    Ok(())
+}
+
+impl DeriveArgs {
+    /// The derivation from `--from-manifests`, if given.
+    pub fn derivation(&self, namespace: Option<&str>) -> Result<Option<Derivation>, Problem> {
+        let Some(path) = &self.from_manifests else { return Ok(None) };
+        let cannot = |e: std::io::Error| {
+            Problem::usage(format!("cannot read manifests {}: {e}", path.display()))
+        };
+        let sources = if path.as_os_str() == "-" {
+            vec![Source::new("-", std::io::read_to_string(std::io::stdin()).map_err(cannot)?)]
+        } else {
+            let mut files = Vec::new();
+            manifest_files(path, &mut files).map_err(cannot)?;
+            if files.is_empty() {
+                return Err(Problem::usage(format!(
+                    "{} holds no *.yaml, *.yml or *.json files",
+                    path.display()
+                ))
+                .hint("render the chart first, e.g. `helm template . > rendered.yaml`"));
+            }
+            files
+                .iter()
+                .map(|file| {
+                    std::fs::read_to_string(file)
+                        .map(|text| Source::new(file.display().to_string(), text))
+                        .map_err(|e| {
+                            Problem::usage(format!("cannot read manifests {}: {e}", file.display()))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let options = DeriveOptions {
+            namespace: namespace.map(str::to_owned),
+            delete: self.with_delete,
+            prune: self.with_prune,
+            wait: self.helm_wait,
+            rollback: self.with_rollback,
+            overrides: self.kinds.clone(),
+            ..DeriveOptions::new(self.deployer)
+        };
+        derive::derive(&sources, &options)
+            .map(Some)
+            .map_err(|e| Problem::usage(format!("--from-manifests: {e}")))
+    }
 }
 
 /// Where and how the kubeconfig is written, and how long to wait for the token.
@@ -263,9 +388,18 @@ pub fn parse_timeout(value: &str) -> Result<Duration, String> {
 }
 
 impl AccessArgs {
-    /// Whether any rule source was given (preset, rules or file).
+    /// Whether the pipeline uses Helm (`--helm`, or manifests derived for Helm).
+    pub fn deploys_with_helm(&self) -> bool {
+        self.helm
+            || (self.derive.from_manifests.is_some() && self.derive.deployer == Deployer::Helm)
+    }
+
+    /// Whether any rule source was given (preset, rules, manifests or file).
     pub fn has_rules(&self) -> bool {
-        self.preset.is_some() || !self.rules.is_empty() || self.file.is_some()
+        self.preset.is_some()
+            || !self.rules.is_empty()
+            || self.file.is_some()
+            || self.derive.from_manifests.is_some()
     }
 
     /// The pipelines described: one from the flags, or one per document of the spec file.
@@ -303,6 +437,11 @@ impl AccessArgs {
                 rules.push(rule.clone());
             }
         }
+        if let Some(derivation) = self.derive.derivation(namespace)? {
+            // The reasons go to stderr so that stdout stays the result.
+            eprint!("{}", derivation.explain());
+            rules = derive::merge_rules(&rules, &derivation.rules());
+        }
         let name = |value: &Option<String>| {
             value.clone().unwrap_or_else(|| cicd_access_core::spec::DEFAULT_NAME.to_owned())
         };
@@ -335,6 +474,39 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("kubectl-cicd").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn from_manifests_adds_the_derived_rules_to_the_preset() {
+        let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/fixtures/derive");
+        let cli = parse(&[
+            "generate",
+            "--preset",
+            "read-only",
+            "--from-manifests",
+            demo,
+            "--deployer",
+            "server-side",
+            "--kind",
+            "Widget.example.com=widgets",
+        ])
+        .unwrap();
+        let Command::Generate { access, .. } = &cli.command else { panic!("not generate") };
+        let derivation = access.derive.derivation(Some("demo")).unwrap().unwrap();
+        assert!(!derivation.rules().is_empty());
+        let spec = &access.specs(Some("demo")).unwrap()[0];
+        let preset = preset::find("read-only").unwrap().rules();
+        assert_eq!(spec.rules[..preset.len()], preset[..]);
+        let held = spec.rules.clone();
+        assert!(cicd_access_core::coverage::missing_rules(&held, &derivation.rules()).is_empty());
+    }
+
+    #[test]
+    fn from_manifests_names_a_missing_path() {
+        let cli = parse(&["generate", "--from-manifests", "/nonexistent/app.yaml"]).unwrap();
+        let Command::Generate { access, .. } = &cli.command else { panic!("not generate") };
+        let problem = access.specs(None).unwrap_err();
+        assert!(format!("{problem:?}").contains("/nonexistent/app.yaml"), "{problem:?}");
     }
 
     #[test]

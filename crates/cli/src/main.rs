@@ -268,7 +268,7 @@ async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipelin
     let cluster = cluster::connect(&cli.cluster).await?;
     let mut pipelines = Vec::new();
     for spec in specs {
-        pipelines.push(Pipeline::new(spec, &cluster.namespace, access.helm)?);
+        pipelines.push(Pipeline::new(spec, &cluster.namespace, access.deploys_with_helm())?);
     }
     Ok((cluster, pipelines))
 }
