@@ -218,7 +218,8 @@ pub fn suggest(resource: &str) -> Option<&'static CatalogEntry> {
         .map(|(_, e)| e)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for typo hints.
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -408,25 +408,10 @@ fn closest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
         .iter()
         .copied()
         .filter(|c| *c != "*")
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (catalog::edit_distance(word, c), c))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            current.push(
-                (previous[j] + usize::from(ca != *cb)).min(previous[j + 1] + 1).min(current[j] + 1),
-            );
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
