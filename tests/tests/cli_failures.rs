@@ -21,6 +21,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
 
     // 1. No token controller: a bounded wait, and a message that names it.
     cluster.stop(Component::ControllerManager);
+    binary(); // built before the clock starts
     let started = Instant::now();
     let out = cicd(
         &admin,
