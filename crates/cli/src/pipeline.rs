@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use cicd_access_core::coverage::{self, Coverage, compact_string};
 use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
-use cicd_access_core::lint::{Finding, LintOptions, lint_role};
+use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
 use cicd_access_core::manifest::{Manifests, build_manifests};
 use cicd_access_core::requirements::{apply_rules, revoke_rules};
 use cicd_access_core::rules_review::parse_rules_review;
@@ -598,6 +598,17 @@ pub async fn apply(
     out.dry_run = options.dry_run;
     if report.incomplete {
         out.notes.push("your rules review is incomplete: the API server decided".to_owned());
+    }
+    // Info findings are about rules that grant nothing; the rest is what a leaked
+    // kubeconfig could do, worth a line in every apply (`check` shows them all).
+    for finding in report.lint.iter().filter(|f| f.severity >= Severity::Warning) {
+        let severity = serde_json::to_value(finding.severity).unwrap_or_default();
+        out.notes.push(format!(
+            "risk ({}) in rules[{}]: {}",
+            severity.as_str().unwrap_or_default(),
+            finding.rule,
+            finding.why
+        ));
     }
     let client = &cluster.client;
     let ns = pipeline.namespace.as_str();
