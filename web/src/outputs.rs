@@ -171,7 +171,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                         <button type="button" id="manifests-each" aria-pressed={(**each).to_string()} onclick={toggle(true)}>{ "Each object" }</button>
                     </div>
                     if **each {
-                        { for outputs.documents.iter().map(|d| {
+                        { for outputs.documents().iter().map(|d| {
                             let file = format!("{}-{}.yaml", d.kind.to_lowercase(), d.name);
                             let what = format!("the {} {}", d.kind, d.name);
                             html! {
@@ -194,7 +194,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
         }
         Tab::Steps => html! {
             <ol class="steps" id="steps">
-                { for outputs.steps.iter().enumerate().map(|(i, step)| html! {
+                { for outputs.steps().iter().enumerate().map(|(i, step)| html! {
                     <li class="step-item">
                         <div class="output-head">
                             <h3>{ &step.title }</h3>
@@ -209,15 +209,15 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
         Tab::Script => html! {
             <div class="output">
                 <div class="output-head"><h3>{ "cicd-access.sh" }<span class="muted">{ " — bash cicd-access.sh, with your own kubeconfig" }</span></h3>
-                    <CopyDownload text={outputs.script.clone()} file="cicd-access.sh" what="the script" mime="text/x-shellscript" /></div>
-                <Code text={outputs.script.clone()} id="script" label="The whole script" />
+                    <CopyDownload text={outputs.script().to_owned()} file="cicd-access.sh" what="the script" mime="text/x-shellscript" /></div>
+                <Code text={outputs.script().to_owned()} id="script" label="The whole script" />
             </div>
         },
         Tab::GitHub | Tab::GitLab => {
             let (snippet, id) = if tab == Tab::GitHub {
-                (&outputs.github, "github")
+                (outputs.github(), "github")
             } else {
-                (&outputs.gitlab, "gitlab")
+                (outputs.gitlab(), "gitlab")
             };
             html! {
                 <div class="output">

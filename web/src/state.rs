@@ -1,6 +1,7 @@
 //! The page's state: the form, the pasted texts, and everything derived from them by the
 //! core. Pure Rust (no web-sys), so it is tested natively and in the browser alike.
 
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use base64::Engine as _;
@@ -98,15 +99,61 @@ impl Form {
     }
 }
 
-/// Everything the page shows for a valid spec.
+/// Everything the page shows for a valid spec. Only the manifests are built up front
+/// (building them validates the spec); the rest is built the first time a tab shows it,
+/// so a keystroke does not rebuild the steps, script and snippets of hidden tabs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outputs {
+    spec: AccessSpec,
     pub manifests: String,
-    pub documents: Vec<Document>,
-    pub steps: Vec<Step>,
-    pub script: String,
-    pub github: Snippet,
-    pub gitlab: Snippet,
+    documents: OnceCell<Vec<Document>>,
+    steps: OnceCell<Vec<Step>>,
+    script: OnceCell<String>,
+    github: OnceCell<Snippet>,
+    gitlab: OnceCell<Snippet>,
+}
+
+impl Outputs {
+    /// The outputs of `spec`, or why it has none.
+    pub fn build(spec: &AccessSpec) -> Result<Outputs, SpecErrors> {
+        let manifests = build_manifests(spec)?.to_yaml();
+        Ok(Outputs {
+            spec: spec.clone(),
+            manifests,
+            documents: OnceCell::new(),
+            steps: OnceCell::new(),
+            script: OnceCell::new(),
+            github: OnceCell::new(),
+            gitlab: OnceCell::new(),
+        })
+    }
+
+    // The spec was validated when the manifests were built, and every builder below runs
+    // the same validation, so none of them can fail here.
+    fn valid<T>(built: Result<T, SpecErrors>) -> T {
+        built.unwrap_or_else(|e| unreachable!("a validated spec failed to build: {e}"))
+    }
+
+    /// Each object on its own.
+    pub fn documents(&self) -> &[Document] {
+        self.documents.get_or_init(|| Self::valid(build_manifests(&self.spec)).documents())
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        self.steps.get_or_init(|| Self::valid(build_steps(&self.spec)))
+    }
+
+    pub fn script(&self) -> &str {
+        self.script.get_or_init(|| Self::valid(render_script(&self.spec)))
+    }
+
+    pub fn github(&self) -> &Snippet {
+        self.github.get_or_init(|| Self::valid(github_actions(&self.spec)))
+    }
+
+    pub fn gitlab(&self) -> &Snippet {
+        self.gitlab.get_or_init(|| Self::valid(gitlab_ci(&self.spec)))
+    }
 }
 
 /// Why the outputs are withheld: the spec's errors and the duration's.
@@ -148,17 +195,7 @@ impl Problems {
 /// Runs the core on a form: the outputs, or why there are none.
 pub fn regenerate(form: &Form) -> (AccessSpec, Result<Rc<Outputs>, Problems>) {
     let (spec, duration) = form.to_spec();
-    let built = (|| -> Result<Outputs, SpecErrors> {
-        let manifests = build_manifests(&spec)?;
-        Ok(Outputs {
-            manifests: manifests.to_yaml(),
-            documents: manifests.documents(),
-            steps: build_steps(&spec)?,
-            script: render_script(&spec)?,
-            github: github_actions(&spec)?,
-            gitlab: gitlab_ci(&spec)?,
-        })
-    })();
+    let built = Outputs::build(&spec);
     let result = match (built, duration) {
         (Ok(outputs), None) => Ok(Rc::new(outputs)),
         (Ok(_), duration) => Err(Problems { spec: Vec::new(), duration }),
@@ -577,6 +614,23 @@ mod tests {
         let state = State::default();
         assert!(state.outputs.is_ok(), "{:?}", state.outputs);
         assert_eq!(state.spec.namespace, None);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn outputs_built_on_demand_are_the_cores() {
+        let mut spec = preset::find("welkin-user-demo").unwrap().spec();
+        spec.namespace = Some("team-a".into());
+        let state = State::from_spec(&spec);
+        let outputs = state.outputs.as_ref().unwrap();
+        let spec = &state.spec;
+        let manifests = build_manifests(spec).unwrap();
+        assert_eq!(outputs.manifests, manifests.to_yaml());
+        assert_eq!(outputs.documents(), manifests.documents().as_slice());
+        assert_eq!(outputs.steps(), build_steps(spec).unwrap().as_slice());
+        assert_eq!(outputs.script(), render_script(spec).unwrap());
+        assert_eq!(*outputs.github(), github_actions(spec).unwrap());
+        assert_eq!(*outputs.gitlab(), gitlab_ci(spec).unwrap());
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
