@@ -356,6 +356,20 @@ fn comparable<K: Serialize>(object: &K) -> serde_json::Value {
     value
 }
 
+/// The kind of one of the four objects, as a static name for reports.
+fn kind_name<K>() -> &'static str
+where
+    K: Resource,
+    K::DynamicType: Default,
+{
+    match K::kind(&K::DynamicType::default()).as_ref() {
+        "Role" => "Role",
+        "RoleBinding" => "RoleBinding",
+        "ServiceAccount" => "ServiceAccount",
+        _ => "Secret",
+    }
+}
+
 async fn apply_object<K>(
     cluster: &Cluster,
     api: &Api<K>,
@@ -367,13 +381,7 @@ where
     K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
-    let kind: &'static str = match kind.as_str() {
-        "Role" => "Role",
-        "RoleBinding" => "RoleBinding",
-        "ServiceAccount" => "ServiceAccount",
-        _ => "Secret",
-    };
+    let kind = kind_name::<K>();
     let name = object.meta().name.clone().unwrap_or_default();
     let before =
         get_opt(cluster, api, &name, &doing(&format!("reading {kind} {name}"), pipeline)).await?;
@@ -873,13 +881,7 @@ where
     K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
-    let kind: &'static str = match kind.as_str() {
-        "Role" => "Role",
-        "RoleBinding" => "RoleBinding",
-        "ServiceAccount" => "ServiceAccount",
-        _ => "Secret",
-    };
+    let kind = kind_name::<K>();
     let action = match get_opt(
         cluster,
         api,
