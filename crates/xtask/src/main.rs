@@ -48,12 +48,11 @@ fn scripts() -> PathBuf {
 }
 
 /// Runs `program args` in the repository root, echoing it first.
-fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+fn run(program: &str, args: &[&str]) -> Result<()> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let started = Instant::now();
     let status = Command::new(program)
         .args(args)
-        .envs(envs.iter().copied())
         .current_dir(root())
         .status()
         .with_context(|| format!("could not start {program}"))?;
@@ -66,7 +65,15 @@ fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
 
 fn script(name: &str, args: &[&str]) -> Result<()> {
     let path = scripts().join(name);
-    run(&path.to_string_lossy(), args, &[])
+    run(&path.to_string_lossy(), args)
+}
+
+/// `cargo clippy` over `selection`, every warning an error.
+fn clippy(selection: &[&str]) -> Result<()> {
+    let mut args = vec!["clippy"];
+    args.extend_from_slice(selection);
+    args.extend_from_slice(&["--", "-D", "warnings"]);
+    run("cargo", &args)
 }
 
 fn install() -> Result<()> {
@@ -80,58 +87,17 @@ fn web_script() -> PathBuf {
 
 fn test() -> Result<()> {
     install()?;
-    run("cargo", &["fmt", "--all", "--check"], &[])?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--exclude",
-            "cicd-access-web",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    run("cargo", &["fmt", "--all", "--check"])?;
+    clippy(&["--workspace", "--exclude", "cicd-access-web", "--all-targets"])?;
     // The core's dev-dependencies (proptest) do not build for wasm32: its library is what
     // runs in the browser. The page's tests do run there.
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            "cicd-access-core",
-            "--lib",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            "cicd-access-web",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    clippy(&["--target", "wasm32-unknown-unknown", "-p", "cicd-access-core", "--lib"])?;
+    clippy(&["--target", "wasm32-unknown-unknown", "-p", "cicd-access-web", "--all-targets"])?;
     // The page must be built before the browser end-to-end tests in tests/ read dist/.
     if web_script().exists() {
         script("web.sh", &["build"])?;
     }
-    run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"], &[])?;
+    run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"])?;
     if web_script().exists() {
         script("web.sh", &["browser-tests"])?;
     }
@@ -152,7 +118,7 @@ fn bench() -> Result<()> {
     if web_script().exists() {
         script("web.sh", &["build"])?;
     }
-    run("cargo", &["bench", "-p", "cicd-access-tests"], &[])?;
+    run("cargo", &["bench", "-p", "cicd-access-tests"])?;
     if web_script().exists() {
         script("web.sh", &["bench"])?;
     }
