@@ -45,7 +45,7 @@ case "${1:-}" in
     cargo bench -p cicd-access-web --bench regen
     ;;
   serve)
-    build
+    # trunk serve builds (with the same post-build hook) before it serves.
     exec trunk serve --release --cargo-profile wasm-release --address 127.0.0.1 --port 8080
     ;;
   *)
