@@ -10,7 +10,7 @@ use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_ku
 use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
 use cicd_access_core::manifest::{Manifests, build_manifests};
 use cicd_access_core::requirements::{apply_rules, revoke_rules};
-use cicd_access_core::rules_review::parse_rules_review;
+use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use cicd_access_core::verify::{Verification, compare_rights, denied_user, service_account_user};
 use cicd_access_core::{AccessSpec, Rule, TokenKind};
@@ -184,22 +184,31 @@ impl CheckReport {
     }
 }
 
-async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<(Vec<Rule>, bool)> {
-    let review = SelfSubjectRulesReview {
+/// A SelfSubjectRulesReview of the caller's own rights in `namespace`.
+fn rules_review_request(namespace: &str) -> SelfSubjectRulesReview {
+    SelfSubjectRulesReview {
         spec: SelfSubjectRulesReviewSpec { namespace: Some(namespace.to_owned()) },
         ..SelfSubjectRulesReview::default()
-    };
+    }
+}
+
+/// The API server's answer to [`rules_review_request`], read by the core.
+fn read_rules_review(answer: &SelfSubjectRulesReview) -> Result<RulesReview> {
+    let text = serde_json::to_string(answer)?;
+    parse_rules_review(&text).map_err(|e| {
+        Problem::failed(format!("the API server's rules review is unreadable: {e}")).into()
+    })
+}
+
+async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<(Vec<Rule>, bool)> {
     let api: Api<SelfSubjectRulesReview> = Api::all(cluster.client.clone());
     let answer = call(
         cluster,
         &format!("reviewing your rights in namespace {namespace}"),
-        api.create(&PostParams::default(), &review),
+        api.create(&PostParams::default(), &rules_review_request(namespace)),
     )
     .await?;
-    let text = serde_json::to_string(&answer)?;
-    let review = parse_rules_review(&text).map_err(|e| {
-        Problem::failed(format!("the API server's rules review is unreadable: {e}"))
-    })?;
+    let review = read_rules_review(&answer)?;
     Ok((review.rules, review.incomplete))
 }
 
@@ -759,17 +768,15 @@ pub async fn verify_once(
 ) -> Result<Verification> {
     let (client, _) = client_from_text(text).await?;
     let user = whoami(&client).await?;
-    let review = SelfSubjectRulesReview {
-        spec: SelfSubjectRulesReviewSpec { namespace: Some(namespace.to_owned()) },
-        ..SelfSubjectRulesReview::default()
-    };
     let api: Api<SelfSubjectRulesReview> = Api::all(client);
-    let answer = api.create(&PostParams::default(), &review).await.map_err(|e| {
-        anyhow::Error::new(e)
-            .context(Problem::failed("the issued kubeconfig cannot review its own rights"))
-    })?;
-    let review = parse_rules_review(&serde_json::to_string(&answer)?)
-        .map_err(|e| Problem::failed(format!("the rules review is unreadable: {e}")))?;
+    let answer = api
+        .create(&PostParams::default(), &rules_review_request(namespace))
+        .await
+        .map_err(|e| {
+            anyhow::Error::new(e)
+                .context(Problem::failed("the issued kubeconfig cannot review its own rights"))
+        })?;
+    let review = read_rules_review(&answer)?;
     Ok(Verification {
         expected_user: service_account_user(namespace, service_account),
         user,
