@@ -53,6 +53,8 @@ pub enum KubeconfigError {
     BadValue { name: Shown, field: &'static str, reason: String },
     #[error("server {value}: {reason}")]
     BadServer { value: Shown, reason: String },
+    #[error("namespace {value}: {reason}")]
+    BadNamespace { value: Shown, reason: String },
     #[error("cluster name {value}: {reason}")]
     BadClusterName { value: Shown, reason: String },
 }
@@ -180,9 +182,8 @@ pub fn render_kubeconfig(parts: &KubeconfigParts) -> Result<String, KubeconfigEr
     validate_cluster_name(&parts.cluster_name).map_err(|reason| {
         KubeconfigError::BadClusterName { value: Shown::new(&parts.cluster_name), reason }
     })?;
-    validate_namespace(&parts.namespace).map_err(|reason| KubeconfigError::BadValue {
-        name: Shown::new(&parts.cluster_name),
-        field: "namespace",
+    validate_namespace(&parts.namespace).map_err(|reason| KubeconfigError::BadNamespace {
+        value: Shown::new(&parts.namespace),
         reason,
     })?;
     check_token("(token)", &parts.token)?;
@@ -381,6 +382,10 @@ mod tests {
             (filled().replace("\"kind\":\"Secret\"", "\"kind\":\"ConfigMap\""), "is a ConfigMap"),
             (secret(r#","token":"!!notbase64""#), "not valid base64"),
             (filled().replace("\"ca.crt\"", "\"ca.pem\""), "no ca.crt"),
+            (
+                filled().replace(&STANDARD.encode("demo"), &STANDARD.encode("Bad_NS")),
+                "namespace \"Bad_NS\": a namespace is a DNS-1123 label",
+            ),
             ("{".to_owned(), "not a Secret in JSON or YAML"),
         ];
         for (input, expected) in cases {
