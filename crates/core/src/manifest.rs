@@ -93,35 +93,111 @@ pub fn build_manifests(spec: &AccessSpec) -> Result<Manifests, SpecErrors> {
 }
 
 fn to_yaml<T: serde::Serialize>(object: &T) -> String {
-    // The k8s-openapi types always serialize; an empty string would show at once in tests.
+    // The views always serialize; an empty string would show at once in tests.
     serde_yaml::to_string(object).unwrap_or_default()
 }
 
+/// The metadata of a manifest to apply. `ObjectMeta`'s own serializer also writes the
+/// timestamps the API server sets, and with them it links jiff's whole date formatter and
+/// its error texts into the page (about 100 KB of wasm) for fields that are always empty
+/// here. `views_write_what_k8s_openapi_writes` keeps the bytes equal to k8s-openapi's.
+#[derive(serde::Serialize)]
+struct MetadataView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<&'a BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<&'a BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+}
+
+impl<'a> MetadataView<'a> {
+    fn of(meta: &'a ObjectMeta) -> Self {
+        MetadataView {
+            annotations: meta.annotations.as_ref(),
+            labels: meta.labels.as_ref(),
+            name: meta.name.as_deref(),
+            namespace: meta.namespace.as_deref(),
+        }
+    }
+}
+
+/// One object as written: `apiVersion` and `kind` first, then the fields in k8s-openapi's
+/// (alphabetical) order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectView<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automount_service_account_token: Option<bool>,
+    metadata: MetadataView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_ref: Option<&'a RoleRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<&'a Vec<PolicyRule>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subjects: Option<&'a Vec<Subject>>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    type_: Option<&'a str>,
+}
+
+impl<'a> ObjectView<'a> {
+    fn new<K: k8s_openapi::Resource>(metadata: &'a ObjectMeta) -> Self {
+        ObjectView {
+            api_version: K::API_VERSION,
+            kind: K::KIND,
+            automount_service_account_token: None,
+            metadata: MetadataView::of(metadata),
+            role_ref: None,
+            rules: None,
+            subjects: None,
+            type_: None,
+        }
+    }
+}
+
 impl Manifests {
-    /// Each object alone, in creation order.
-    pub fn documents(&self) -> Vec<Document> {
-        let name = |meta: &ObjectMeta| meta.name.clone().unwrap_or_default();
-        let mut documents = vec![
-            Document { kind: "Role", name: name(&self.role.metadata), yaml: to_yaml(&self.role) },
-            Document {
-                kind: "ServiceAccount",
-                name: name(&self.service_account.metadata),
-                yaml: to_yaml(&self.service_account),
+    /// The objects as written, in creation order.
+    fn views(&self) -> Vec<ObjectView<'_>> {
+        let mut views = vec![
+            ObjectView {
+                rules: self.role.rules.as_ref(),
+                ..ObjectView::new::<Role>(&self.role.metadata)
             },
-            Document {
-                kind: "RoleBinding",
-                name: name(&self.role_binding.metadata),
-                yaml: to_yaml(&self.role_binding),
+            ObjectView {
+                automount_service_account_token: self
+                    .service_account
+                    .automount_service_account_token,
+                ..ObjectView::new::<ServiceAccount>(&self.service_account.metadata)
+            },
+            ObjectView {
+                role_ref: Some(&self.role_binding.role_ref),
+                subjects: self.role_binding.subjects.as_ref(),
+                ..ObjectView::new::<RoleBinding>(&self.role_binding.metadata)
             },
         ];
         if let Some(secret) = &self.secret {
-            documents.push(Document {
-                kind: "Secret",
-                name: name(&secret.metadata),
-                yaml: to_yaml(secret),
+            views.push(ObjectView {
+                type_: secret.type_.as_deref(),
+                ..ObjectView::new::<Secret>(&secret.metadata)
             });
         }
-        documents
+        views
+    }
+
+    /// Each object alone, in creation order.
+    pub fn documents(&self) -> Vec<Document> {
+        self.views()
+            .iter()
+            .map(|view| Document {
+                kind: view.kind,
+                name: view.metadata.name.unwrap_or_default().to_owned(),
+                yaml: to_yaml(view),
+            })
+            .collect()
     }
 
     /// All objects as one multi-document YAML stream, for `kubectl apply -f`.
@@ -131,15 +207,8 @@ impl Manifests {
 
     /// All objects as a `v1` `List`, pretty JSON, as `kubectl get -o json` prints.
     pub fn to_json(&self) -> String {
-        let mut items = vec![
-            serde_json::to_value(&self.role),
-            serde_json::to_value(&self.service_account),
-            serde_json::to_value(&self.role_binding),
-        ];
-        if let Some(secret) = &self.secret {
-            items.push(serde_json::to_value(secret));
-        }
-        let items: Vec<serde_json::Value> = items.into_iter().filter_map(Result::ok).collect();
+        let items: Vec<serde_json::Value> =
+            self.views().iter().filter_map(|view| serde_json::to_value(view).ok()).collect();
         let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": items });
         let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
         text.push('\n');
@@ -197,5 +266,33 @@ mod tests {
     fn invalid_specs_build_nothing() {
         let spec = AccessSpec { service_account: "CI CD".into(), ..demo() };
         assert!(build_manifests(&spec).is_err());
+    }
+
+    /// The views must write exactly what k8s-openapi's serializers write, for every kind
+    /// and both token kinds; a field added to `build_manifests` but not to the views fails here.
+    #[test]
+    fn views_write_what_k8s_openapi_writes() {
+        let bound = TokenKind::Bound { duration: "1h".parse().unwrap() };
+        for preset in PRESETS {
+            for (namespace, token) in
+                [(Some("demo".to_owned()), TokenKind::Secret), (None, bound.clone())]
+            {
+                let spec = AccessSpec { namespace, token, ..preset.spec() };
+                let manifests = build_manifests(&spec).unwrap();
+                let mut typed = vec![
+                    to_yaml(&manifests.role),
+                    to_yaml(&manifests.service_account),
+                    to_yaml(&manifests.role_binding),
+                ];
+                typed.extend(manifests.secret.as_ref().map(to_yaml));
+                let written: Vec<String> =
+                    manifests.documents().into_iter().map(|d| d.yaml).collect();
+                assert_eq!(written, typed, "{}", preset.name);
+                let json: Vec<serde_json::Value> =
+                    typed.iter().map(|yaml| serde_yaml::from_str(yaml).unwrap()).collect();
+                let list: serde_json::Value = serde_json::from_str(&manifests.to_json()).unwrap();
+                assert_eq!(list["items"], serde_json::Value::Array(json), "{}", preset.name);
+            }
+        }
     }
 }
