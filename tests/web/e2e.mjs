@@ -12,6 +12,13 @@ import { join, extname, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+
+// The page writes the address bar once typing pauses (HASH_DELAY_MS = 250 in web/src/lib.rs).
+const settledUrl = async (page) => {
+  await page.waitForTimeout(400);
+  return page.evaluate(() => location.href);
+};
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const require = createRequire(join(root, 'target/node-tools/'));
@@ -138,7 +145,7 @@ await (await kubeconfigDownload).saveAs(kubeconfigPath);
 out.kubeconfigPath = kubeconfigPath;
 await page.locator('#kubeconfig-title').scrollIntoViewIfNeeded();
 await page.screenshot({ path: join(shots, '04-kubeconfig.png'), fullPage: true });
-out.urlAfterSecret = await page.evaluate(() => location.href);
+out.urlAfterSecret = await settledUrl(page);
 
 // 5. Invalid input: the message at the field, the outputs say why.
 await page.click('#tab-manifests');
@@ -151,7 +158,7 @@ await page.fill('#namespace', input.namespace);
 await page.waitForSelector('#manifests');
 
 // 6. The server goes away: the page keeps working.
-const shareUrl = await page.evaluate(() => location.href);
+const shareUrl = await settledUrl(page);
 out.shareUrl = shareUrl;
 await new Promise((ok) => server.close(ok));
 server.closeAllConnections?.();

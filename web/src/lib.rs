@@ -68,9 +68,26 @@ pub fn app(props: &AppProps) -> Html {
         }
     });
     {
-        // The share link follows the form; only the spec goes there, never pasted text.
-        use_effect_with(store.spec.clone(), |spec| {
-            browser::replace_hash(&state::encode_hash(spec));
+        // The address bar follows the form (only the spec, never pasted text), once typing
+        // pauses: with a long Role, encoding the spec and history.replaceState take ~3 ms,
+        // a fifth of a frame on every keystroke. Leaving the page writes it at once.
+        let pending = use_mut_ref(|| None::<cicd_access_core::AccessSpec>);
+        let timer = use_mut_ref(|| None::<gloo::timers::callback::Timeout>);
+        {
+            let pending = pending.clone();
+            use_effect_with(store.spec.clone(), move |spec| {
+                *pending.borrow_mut() = Some(spec.clone());
+                let write = move || write_hash(&pending);
+                // Replacing the timer cancels the one before it.
+                *timer.borrow_mut() =
+                    Some(gloo::timers::callback::Timeout::new(HASH_DELAY_MS, write));
+            });
+        }
+        use_effect_with((), move |()| {
+            let listener = web_sys::window().map(|window| {
+                gloo::events::EventListener::new(&window, "pagehide", move |_| write_hash(&pending))
+            });
+            move || drop(listener)
         });
     }
     {
@@ -162,6 +179,15 @@ pub fn app(props: &AppProps) -> Html {
             </footer>
         </ContextProvider<Dispatch>>
         </ContextProvider<Store>>
+    }
+}
+
+/// How long the address bar waits for typing to pause before it follows the form.
+pub const HASH_DELAY_MS: u32 = 250;
+
+fn write_hash(pending: &std::cell::RefCell<Option<cicd_access_core::AccessSpec>>) {
+    if let Some(spec) = pending.borrow_mut().take() {
+        browser::replace_hash(&state::encode_hash(&spec));
     }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and the page build need, skipping what is already there.
-# Usage: install-tools.sh [apt|wasm|trunk|node|all]...
+# Usage: install-tools.sh [apt|wasm|nightly|trunk|node|all]...
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -35,6 +35,23 @@ wasm_tools() {
   fi
 }
 
+nightly_tools() {
+  # The page's release build rebuilds std on nightly with panic=immediate-abort (web.sh):
+  # about 100 KB less wasm. Without it web.sh falls back to stable and says so.
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    say "installing the nightly toolchain (minimal profile, once)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
+    say "adding rust-src to nightly"
+    rustup component add rust-src --toolchain nightly
+  fi
+  if ! rustup target list --toolchain nightly --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target to nightly"
+    rustup target add wasm32-unknown-unknown --toolchain nightly
+  fi
+}
+
 trunk_tool() {
   if ! trunk --version 2>/dev/null | grep -qF "0.21.14"; then
     say "installing trunk 0.21.14 (~8 min, once; newer trunk needs a newer rustc)"
@@ -45,11 +62,13 @@ trunk_tool() {
 node_tools() {
   # wasm-opt from npm's binaryen: Debian's is too old to read current wasm-bindgen output.
   local dir="$root/target/node-tools"
-  if [[ ! -x "$dir/node_modules/.bin/wasm-opt" || ! -d "$dir/node_modules/playwright-core" ]]; then
-    say "installing binaryen (wasm-opt) and playwright-core from npm into $dir"
+  # zopfli (wasm, no native build) deflates the page's wasm ~5% below gzip -9; esbuild
+  # bundles and minifies the loader, glue and stylesheet.
+  if [[ ! -x "$dir/node_modules/.bin/wasm-opt" || ! -d "$dir/node_modules/playwright-core" || ! -d "$dir/node_modules/@gfx/zopfli" || ! -x "$dir/node_modules/.bin/esbuild" ]]; then
+    say "installing binaryen (wasm-opt), playwright-core, @gfx/zopfli and esbuild from npm into $dir"
     mkdir -p "$dir"
     (cd "$dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
-    (cd "$dir" && npm install --silent --no-audit --no-fund binaryen@latest playwright-core@1 >/dev/null)
+    (cd "$dir" && npm install --silent --no-audit --no-fund binaryen@latest playwright-core@1 @gfx/zopfli@1.0.15 esbuild@0.28.2 >/dev/null)
   fi
 }
 
@@ -59,9 +78,10 @@ for target in "${targets[@]}"; do
   case "$target" in
     apt) apt_tools ;;
     wasm) wasm_tools ;;
+    nightly) nightly_tools ;;
     trunk) trunk_tool ;;
     node) node_tools ;;
-    all) apt_tools; wasm_tools; trunk_tool; node_tools ;;
+    all) apt_tools; wasm_tools; nightly_tools; trunk_tool; node_tools ;;
     *) say "unknown tool set $target"; exit 2 ;;
   esac
 done
