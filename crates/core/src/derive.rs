@@ -527,7 +527,7 @@ fn parse_manifests(source: &Source) -> Result<Vec<Found>, DeriveError> {
         }) {
             continue;
         }
-        let value: serde_yaml::Value = serde_yaml::from_str(&document.text).map_err(|e| {
+        let value: serde_json::Value = serde_yaml::from_str(&document.text).map_err(|e| {
             let line = document.line + e.location().map_or(0, |l| l.line().saturating_sub(1));
             let message = e.to_string();
             // serde_yaml appends " at line L column C", which is about the document alone.
@@ -542,12 +542,12 @@ fn parse_manifests(source: &Source) -> Result<Vec<Found>, DeriveError> {
     Ok(found)
 }
 
-fn text<'a>(value: &'a serde_yaml::Value, path: &[&str]) -> Option<&'a str> {
+fn text<'a>(value: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(value, |v, key| v.get(*key))?.as_str()
 }
 
 fn flatten(
-    value: &serde_yaml::Value,
+    value: &serde_json::Value,
     origin: &str,
     line: usize,
     found: &mut Vec<Found>,
@@ -558,12 +558,12 @@ fn flatten(
     };
     if kind.ends_with("List") && value.get("items").is_some() {
         let bad = || DeriveError::BadList { origin: origin.to_owned(), kind: kind.to_owned() };
-        let items = value.get("items").and_then(serde_yaml::Value::as_sequence).ok_or_else(bad)?;
+        let items = value.get("items").and_then(serde_json::Value::as_array).ok_or_else(bad)?;
         for (index, item) in items.iter().enumerate() {
             if item.is_null() {
                 continue;
             }
-            if !item.is_mapping() {
+            if !item.is_object() {
                 return Err(bad());
             }
             flatten(item, &format!("{origin}, item {}", index + 1), line, found)?;

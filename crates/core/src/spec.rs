@@ -156,24 +156,26 @@ impl AccessSpec {
         let mut specs = Vec::new();
         for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
             let number = index + 1;
-            let value = serde_yaml::Value::deserialize(document)
+            // serde_json's Value, as everywhere in the core: a second YAML value type would
+            // put a second set of deserializers into the page.
+            let value = serde_json::Value::deserialize(document)
                 .map_err(|e| SpecFileError::Yaml { document: number, message: e.to_string() })?;
             if value.is_null() {
                 continue;
             }
-            let kind = value.get("kind").and_then(serde_yaml::Value::as_str).unwrap_or("");
+            let kind = value.get("kind").and_then(serde_json::Value::as_str).unwrap_or("");
             if kind != KIND {
                 return Err(SpecFileError::WrongKind { document: number, found: kind.to_owned() });
             }
             let api_version =
-                value.get("apiVersion").and_then(serde_yaml::Value::as_str).unwrap_or("");
+                value.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or("");
             if api_version != API_VERSION {
                 return Err(SpecFileError::WrongApiVersion {
                     document: number,
                     found: api_version.to_owned(),
                 });
             }
-            let spec: AccessSpec = serde_yaml::from_value(value)
+            let spec: AccessSpec = serde_json::from_value(value)
                 .map_err(|e| SpecFileError::Yaml { document: number, message: e.to_string() })?;
             specs.push(spec);
         }
