@@ -63,9 +63,10 @@ impl Rule {
     }
 }
 
-/// How the pipeline gets its token.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+/// How the pipeline gets its token. Written as `{kind: secret}` or
+/// `{kind: bound, duration: 24h}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TokenKind {
     /// A `kubernetes.io/service-account-token` Secret the control plane fills; lives until
     /// the Secret is deleted.
@@ -74,6 +75,38 @@ pub enum TokenKind {
     /// A bound token from the TokenRequest API (`kubectl create token --duration`); no
     /// long-lived credential is stored in the cluster.
     Bound { duration: TokenDuration },
+}
+
+/// The token as written, read as a plain struct: serde's derive for an internally tagged
+/// enum buffers the whole value first, which costs the page ~8 KB of wasm.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenWire {
+    kind: TokenWireKind,
+    #[serde(default)]
+    duration: Option<TokenDuration>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum TokenWireKind {
+    Secret,
+    Bound,
+}
+
+impl<'de> Deserialize<'de> for TokenKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let wire = TokenWire::deserialize(deserializer)?;
+        match (wire.kind, wire.duration) {
+            (TokenWireKind::Secret, None) => Ok(TokenKind::Secret),
+            (TokenWireKind::Secret, Some(_)) => Err(D::Error::custom(
+                "a secret token has no duration; drop `duration` or use kind: bound",
+            )),
+            (TokenWireKind::Bound, Some(duration)) => Ok(TokenKind::Bound { duration }),
+            (TokenWireKind::Bound, None) => Err(D::Error::missing_field("duration")),
+        }
+    }
 }
 
 /// Everything that describes one pipeline's access. Also the `CiCdAccess` file format.
@@ -241,5 +274,32 @@ mod tests {
             ..AccessSpec::default()
         };
         assert_eq!(AccessSpec::parse_documents(&spec.to_yaml()).unwrap(), vec![spec]);
+    }
+
+    #[test]
+    fn token_kinds_read_and_refused() {
+        let read = |token: &str| {
+            let text =
+                format!("apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\ntoken: {token}\n");
+            AccessSpec::parse_documents(&text)
+                .map(|specs| specs[0].token.clone())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read("{kind: secret}"), Ok(TokenKind::Secret));
+        assert_eq!(
+            read("{kind: bound, duration: 2h}"),
+            Ok(TokenKind::Bound { duration: "2h".parse().unwrap() })
+        );
+        for (token, wanted) in [
+            ("{kind: bound}", "missing field `duration`"),
+            ("{kind: secret, duration: 2h}", "a secret token has no duration"),
+            ("{kind: bound, duration: 2h, ttl: 1}", "unknown field `ttl`"),
+            ("{kind: forever}", "unknown variant `forever`"),
+            ("{duration: 2h}", "missing field `kind`"),
+            ("{kind: bound, duration: 1m}", "shorter than 10m"),
+        ] {
+            let error = read(token).unwrap_err();
+            assert!(error.contains(wanted), "{token}: {error}");
+        }
     }
 }
