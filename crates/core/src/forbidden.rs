@@ -98,7 +98,8 @@ fn status_message(text: &str) -> Option<String> {
     if !trimmed.starts_with('{') {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
+    // JSON is YAML: one parser for both keeps a second one out of the page.
+    let value: serde_json::Value = serde_yaml::from_str(trimmed).ok()?;
     value.get("message")?.as_str().map(str::to_owned)
 }
 

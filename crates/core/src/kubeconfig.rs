@@ -301,9 +301,7 @@ pub fn parse_secret_text(text: &str) -> Result<serde_json::Value, KubeconfigErro
     if text.is_empty() {
         return Err(KubeconfigError::Unreadable { reason: "nothing was pasted".into() });
     }
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
-        return Ok(value);
-    }
+    // JSON is YAML: one parser for both keeps a second one out of the page.
     serde_yaml::from_str::<serde_json::Value>(text).map_err(|e| KubeconfigError::Unreadable {
         // serde_yaml's messages quote no input, so no token can leak through them.
         reason: e.to_string(),
@@ -419,5 +417,22 @@ mod tests {
                 .unwrap()
                 .starts_with("# Bound ServiceAccount token: stops working at 2026-11-27T12:00:00Z")
         );
+    }
+
+    /// JSON goes through the YAML parser: what `kubectl -o json` and JSON tools print must
+    /// read the same as with a JSON parser (escapes, tabs, no spaces, one line).
+    #[test]
+    fn json_reads_as_json() {
+        for text in [
+            "{\"kind\":\"Secret\",\"data\":{\"a\":\"x\\/y\\u00e9\\n\"},\"n\":[1,2.5,true,null]}",
+            "{\n\t\"kind\": \"Secret\",\n\t\"data\": {\n\t\t\"a\": \"x\\/y\\u00e9\\n\"\n\t},\n\t\"n\": [1, 2.5, true, null]\n}",
+        ] {
+            let value = parse_secret_text(text).unwrap();
+            assert_eq!(
+                value,
+                serde_json::json!({"kind": "Secret", "data": {"a": "x/y\u{e9}\n"}, "n": [1, 2.5, true, null]}),
+                "{text}"
+            );
+        }
     }
 }

@@ -135,22 +135,15 @@ fn read_value(text: &str) -> Result<Value, RulesReviewError> {
     if text.lines().any(|line| indented(line) > 4 * MAX_DEPTH) {
         return Err(RulesReviewError::TooDeep);
     }
-    match serde_json::from_str(text) {
-        Ok(value) => Ok(value),
-        Err(error) if text.starts_with('{') => Err(RulesReviewError::Syntax {
-            line: error.line(),
-            column: error.column(),
+    // JSON is YAML: one parser for both keeps a second one out of the page.
+    serde_yaml::from_str(text).map_err(|error| {
+        let location = error.location();
+        RulesReviewError::Syntax {
+            line: location.as_ref().map_or(0, serde_yaml::Location::line),
+            column: location.as_ref().map_or(0, serde_yaml::Location::column),
             message: error.to_string(),
-        }),
-        Err(_) => serde_yaml::from_str(text).map_err(|error| {
-            let location = error.location();
-            RulesReviewError::Syntax {
-                line: location.as_ref().map_or(0, serde_yaml::Location::line),
-                column: location.as_ref().map_or(0, serde_yaml::Location::column),
-                message: error.to_string(),
-            }
-        }),
-    }
+        }
+    })
 }
 
 fn array<'a>(object: &'a Value, key: &str, prefix: &str) -> Result<&'a [Value], RulesReviewError> {
