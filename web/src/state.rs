@@ -308,8 +308,10 @@ pub fn offered_verbs(rule: &Rule) -> Vec<String> {
     for verb in &rule.verbs {
         push(verb);
     }
-    let mut sorted = verbs;
-    sorted.sort_by_key(|v| (v == "*", v.clone()));
+    // Alphabetical, `*` last.
+    let (stars, mut sorted): (Vec<String>, Vec<String>) = verbs.into_iter().partition(|v| v == "*");
+    sorted.sort();
+    sorted.extend(stars);
     sorted
 }
 

@@ -201,7 +201,7 @@ fn split_resource(cell: &str) -> Result<(String, String), RowError> {
 /// Removes repeats, keeping the first of each (kubectl prints `[* *]` when two bindings
 /// grant the same verb).
 fn dedup(items: &mut Vec<String>) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::BTreeSet::new();
     items.retain(|item| seen.insert(item.clone()));
 }
 

@@ -8,7 +8,7 @@
 //! its [`Coverage::missing`] equals the list parsed from the 403 by
 //! [`crate::forbidden::parse_forbidden`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::spec::Rule;
@@ -133,7 +133,7 @@ fn merge_resources(rules: &[Rule]) -> Vec<Rule> {
     let mut merged: Vec<Rule> = Vec::new();
     for rule in rules {
         let mut rule = rule.clone();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::BTreeSet::new();
         rule.verbs.retain(|verb| seen.insert(verb.clone()));
         let same = |m: &&mut Rule| {
             m.non_resource_urls.is_empty()
@@ -270,7 +270,7 @@ fn url_covers(owner: &str, url: &str) -> bool {
 /// the list is sorted and deduplicated by its printed form.
 pub fn missing_rules(held: &[Rule], desired: &[Rule]) -> Vec<Rule> {
     let mut merged: Vec<Rule> = Vec::new();
-    let mut index: HashMap<(&str, &str, Option<&str>), usize> = HashMap::new();
+    let mut index: BTreeMap<(&str, &str, Option<&str>), usize> = BTreeMap::new();
     for atom in desired.iter().flat_map(break_down) {
         if held.iter().any(|rule| covers(rule, &atom)) {
             continue;
@@ -291,11 +291,12 @@ pub fn missing_rules(held: &[Rule], desired: &[Rule]) -> Vec<Rule> {
             Atom::NonResource { url, verb } => merged.push(Rule::non_resource(&[url], &[verb])),
         }
     }
-    let mut printed: Vec<(String, Rule)> =
-        merged.into_iter().map(|rule| (compact_string(&rule), rule)).collect();
-    printed.sort_by(|a, b| a.0.cmp(&b.0));
-    printed.dedup_by(|a, b| a.0 == b.0);
-    printed.into_iter().map(|(_, rule)| rule).collect()
+    // Ordered and deduplicated by their printed form; the first of equals is kept.
+    let mut printed: BTreeMap<String, Rule> = BTreeMap::new();
+    for rule in merged {
+        printed.entry(compact_string(&rule)).or_insert(rule);
+    }
+    printed.into_values().collect()
 }
 
 /// A rule as the API server prints it in the escalation 403:

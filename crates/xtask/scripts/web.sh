@@ -14,15 +14,16 @@ cd "${root}"
 export PATH="${root}/target/node-tools/node_modules/.bin:${HOME}/.cargo/bin:${PATH}"
 
 # The page's wasm is built on nightly when it has rust-src: std is rebuilt with
-# panic=immediate-abort and without panic locations, which drops the panic and formatting
-# machinery (~100 KB of wasm). A panic then traps; the loader shows the crash banner.
+# panic=immediate-abort, without panic locations and with its optimize_for_size algorithms,
+# which drops the panic and formatting machinery (~130 KB of wasm, ~50 KB gzip). A panic
+# then traps; the loader shows the crash banner.
 trunk_env() {
   if rustup run nightly rustc --version >/dev/null 2>&1 &&
     rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
-    export RUSTUP_TOOLCHAIN=nightly CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+    export RUSTUP_TOOLCHAIN=nightly CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   else
-    echo "web.sh: no nightly with rust-src (install-tools.sh nightly): building the page on stable, ~100 KB larger" >&2
+    echo "web.sh: no nightly with rust-src (install-tools.sh nightly): building the page on stable, ~130 KB larger" >&2
   fi
 }
 
