@@ -190,6 +190,13 @@ fn the_page_end_to_end() {
         out["cspViolations"]
     );
     assert!(strings(&out["pageErrors"]).is_empty(), "page errors: {:?}", out["pageErrors"]);
+    // A trap in the wasm shows the crash banner.
+    assert_eq!(out["bannerBefore"], 0);
+    assert!(
+        field("crashBanner").contains("internal error and stopped"),
+        "{}",
+        field("crashBanner")
+    );
     assert!(
         strings(&out["consoleErrors"]).is_empty(),
         "console errors: {:?}",

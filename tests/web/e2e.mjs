@@ -204,7 +204,18 @@ out.narrowOverflow = await page.evaluate(() => document.documentElement.scrollWi
 await collectCsp(page);
 await context.close();
 
+// 9. A panic in the release wasm is a trap (panic=immediate-abort): the loader must show
+// the crash banner rather than leave a dead page. The trap is raised as the browser would.
+({ context, page } = await open(`${origin}/`));
+out.bannerBefore = await page.locator('.crash').count();
+await page.evaluate(() => setTimeout(() => { throw new WebAssembly.RuntimeError('unreachable'); }));
+await page.waitForSelector('.crash[role="alert"]');
+out.crashBanner = await text(page, '.crash');
+await context.close();
+
 await browser.close();
 server.close();
+// The trap raised on purpose in step 9 is the only page error allowed.
+out.pageErrors = out.pageErrors.filter((e) => !e.includes('RuntimeError: unreachable'));
 out.served = served;
 writeFileSync(outputPath, JSON.stringify(out, null, 2));
