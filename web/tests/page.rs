@@ -235,3 +235,28 @@ async fn derive_panel_feeds_the_rule_builder() {
     click(&root, "#derive-run").await;
     assert!(wait_for(&root, "#derive-result").await.contains("Could not derive"));
 }
+
+#[wasm_bindgen_test]
+async fn address_bar_follows_the_form_once_typing_pauses_or_the_page_is_left() {
+    let mut spec = preset::find("read-only").unwrap().spec();
+    spec.namespace = Some("start".into());
+    let root = mount(false, format!("#{}", encode_hash(&spec))).await;
+    let namespace_in_hash = || {
+        let hash = web_sys::window().unwrap().location().hash().unwrap();
+        cicd_access_web::state::decode_hash(&hash).ok().flatten().and_then(|spec| spec.namespace)
+    };
+    // Leaving the page writes the pending spec at once.
+    type_into(&root, "#namespace", "left-at-once").await;
+    // Rendered, and the effects after the render have run (well within the delay).
+    until(&root, "#manifests", |t| t.contains("namespace: left-at-once")).await;
+    settle().await;
+    web_sys::window().unwrap().dispatch_event(&web_sys::Event::new("pagehide").unwrap()).unwrap();
+    assert_eq!(namespace_in_hash().as_deref(), Some("left-at-once"));
+    // Otherwise it follows once typing pauses.
+    type_into(&root, "#namespace", "after-a-pause").await;
+    yew::platform::time::sleep(Duration::from_millis(
+        u64::from(cicd_access_web::HASH_DELAY_MS) + 300,
+    ))
+    .await;
+    assert_eq!(namespace_in_hash().as_deref(), Some("after-a-pause"));
+}
