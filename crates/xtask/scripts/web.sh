@@ -15,7 +15,7 @@ export PATH="${root}/target/node-tools/node_modules/.bin:${HOME}/.cargo/bin:${PA
 
 # The page's wasm is built on nightly when it has rust-src: std is rebuilt with
 # panic=immediate-abort, without panic locations and with its optimize_for_size algorithms,
-# which drops the panic and formatting machinery (~130 KB of wasm, ~50 KB gzip). A panic
+# which drops the panic and formatting machinery (~90 KB of wasm, ~35 KB gzip). A panic
 # then traps; the loader shows the crash banner.
 trunk_env() {
   if rustup run nightly rustc --version >/dev/null 2>&1 &&
@@ -23,7 +23,7 @@ trunk_env() {
     export RUSTUP_TOOLCHAIN=nightly CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   else
-    echo "web.sh: no nightly with rust-src (install-tools.sh nightly): building the page on stable, ~130 KB larger" >&2
+    echo "web.sh: no nightly with rust-src (install-tools.sh nightly): building the page on stable, ~90 KB more wasm (~35 KB more gzip)" >&2
   fi
 }
 
