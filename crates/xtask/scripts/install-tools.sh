@@ -68,7 +68,7 @@ node_tools() {
     say "installing binaryen (wasm-opt), playwright-core, @gfx/zopfli and esbuild from npm into $dir"
     mkdir -p "$dir"
     (cd "$dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
-    (cd "$dir" && npm install --silent --no-audit --no-fund binaryen@latest playwright-core@1 @gfx/zopfli@1.0.15 esbuild@0.28.2 >/dev/null)
+    (cd "$dir" && npm install --silent --no-audit --no-fund binaryen@132.0.0 playwright-core@1.65.1 @gfx/zopfli@1.0.15 esbuild@0.28.2 >/dev/null)
   fi
 }
 
