@@ -8,6 +8,8 @@ wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", 
 export DEBIAN_FRONTEND=noninteractive
 
 say() { echo "xtask: $*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=nightly.sh
+source "$root/crates/xtask/scripts/nightly.sh"
 
 apt_tools() {
   local missing=()
@@ -36,19 +38,22 @@ wasm_tools() {
 }
 
 nightly_tools() {
-  # The page's release build rebuilds std on nightly with panic=immediate-abort (web.sh):
-  # about 100 KB less wasm. Without it web.sh falls back to stable and says so.
-  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    say "installing the nightly toolchain (minimal profile, once)"
-    rustup toolchain install nightly --profile minimal
+  # The page's release build rebuilds std on a pinned nightly with panic=immediate-abort
+  # (web.sh, nightly.sh): about 90 KB less wasm. Without it web.sh builds on stable.
+  local toolchain
+  toolchain="$(page_nightly)"
+  if [[ -z "$toolchain" ]]; then
+    toolchain="nightly-${page_nightly_date}"
+    say "installing $toolchain (minimal profile, once)"
+    rustup toolchain install "$toolchain" --profile minimal
   fi
-  if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
-    say "adding rust-src to nightly"
-    rustup component add rust-src --toolchain nightly
+  if ! rustup component list --toolchain "$toolchain" --installed | grep -q '^rust-src'; then
+    say "adding rust-src to $toolchain"
+    rustup component add rust-src --toolchain "$toolchain"
   fi
-  if ! rustup target list --toolchain nightly --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target to nightly"
-    rustup target add wasm32-unknown-unknown --toolchain nightly
+  if ! rustup target list --toolchain "$toolchain" --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target to $toolchain"
+    rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
   fi
 }
 

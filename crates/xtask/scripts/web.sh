@@ -11,19 +11,23 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "${root}"
+# shellcheck source-path=SCRIPTDIR source=nightly.sh
+source "${root}/crates/xtask/scripts/nightly.sh"
 export PATH="${root}/target/node-tools/node_modules/.bin:${HOME}/.cargo/bin:${PATH}"
 
-# The page's wasm is built on nightly when it has rust-src: std is rebuilt with
+# The page's wasm is built on the pinned nightly (nightly.sh) when it has rust-src: std is rebuilt with
 # panic=immediate-abort, without panic locations and with its optimize_for_size algorithms,
 # which drops the panic and formatting machinery (~90 KB of wasm, ~35 KB gzip). A panic
 # then traps; the loader shows the crash banner.
 trunk_env() {
-  if rustup run nightly rustc --version >/dev/null 2>&1 &&
-    rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
-    export RUSTUP_TOOLCHAIN=nightly CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
+  local toolchain
+  toolchain="$(page_nightly)"
+  if [[ -n "$toolchain" ]] &&
+    rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
+    export RUSTUP_TOOLCHAIN="$toolchain" CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   else
-    echo "web.sh: no nightly with rust-src (install-tools.sh nightly): building the page on stable, ~90 KB more wasm (~35 KB more gzip)" >&2
+    echo "web.sh: no nightly-${page_nightly_date} with rust-src (install-tools.sh nightly): building the page on stable, ~90 KB more wasm (~35 KB more gzip)" >&2
   fi
 }
 
