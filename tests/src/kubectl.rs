@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 
+use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
 /// What a finished command printed.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -129,6 +131,13 @@ impl Kubectl {
     pub fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
         let what = describe(args);
         self.run(args).expect_success(&what)
+    }
+
+    /// The `kind/name` lines of the objects of `kinds` (comma-separated) that carry
+    /// cicd-access's managed-by label: what it created and has not removed.
+    pub fn managed(&self, kinds: &str) -> String {
+        let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+        self.ok(&["get", kinds, "-l", &selector, "-o", "name"])
     }
 
     /// `kubectl apply --server-side -f -` of `yaml`.

@@ -81,14 +81,7 @@ fn namespace_admin_is_refused_welkin_before_anything_is_created() {
         "{}",
         out.stderr
     );
-    let objects = namespace.admin().ok(&[
-        "get",
-        "roles,serviceaccounts,rolebindings,secrets",
-        "-l",
-        "app.kubernetes.io/managed-by=cicd-access",
-        "-o",
-        "name",
-    ]);
+    let objects = namespace.admin().managed("roles,serviceaccounts,rolebindings,secrets");
     assert_eq!(objects.trim(), "", "nothing may be created");
     assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
 
@@ -282,14 +275,7 @@ fn bound_token_expires_and_stores_no_secret() {
         "{text}"
     );
     assert!(cluster.kubectl_with(&path).can_i("list", "pods"));
-    let secrets = admin.ok(&[
-        "get",
-        "secrets",
-        "-l",
-        "app.kubernetes.io/managed-by=cicd-access",
-        "-o",
-        "name",
-    ]);
+    let secrets = admin.managed("secrets");
     assert_eq!(secrets.trim(), "");
 }
 
@@ -305,19 +291,7 @@ fn dry_run_creates_nothing_and_says_what_would_change() {
     );
     expect_code(&out, 0, "dry run");
     assert!(out.stdout.contains("role/ci-cd created (server dry run)"), "{}", out.stdout);
-    assert_eq!(
-        admin
-            .ok(&[
-                "get",
-                "roles,serviceaccounts,rolebindings",
-                "-l",
-                "app.kubernetes.io/managed-by=cicd-access",
-                "-o",
-                "name"
-            ])
-            .trim(),
-        ""
-    );
+    assert_eq!(admin.managed("roles,serviceaccounts,rolebindings").trim(), "");
     assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
     expect_code(&apply_welkin(&namespace), 0, "apply");
     let out = cicd(
@@ -488,13 +462,6 @@ fn namespace_admin_runs_every_command_within_its_rights() {
     let revoke = run(&["revoke", "-n", ns, "--all"]);
     expect_code(&revoke, 0, "revoke --all");
     assert!(revoke.stdout.contains("the old token no longer authenticates"), "{}", revoke.stdout);
-    let left = namespace.admin().ok(&[
-        "get",
-        "roles,rolebindings,serviceaccounts,secrets",
-        "-l",
-        "app.kubernetes.io/managed-by=cicd-access",
-        "-o",
-        "name",
-    ]);
+    let left = namespace.admin().managed("roles,rolebindings,serviceaccounts,secrets");
     assert_eq!(left.trim(), "");
 }

@@ -38,15 +38,20 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     assert!(out.stderr.contains("token controller of kube-controller-manager"), "{}", out.stderr);
     assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
 
+    // An apply that will wait for the token (the token controller is stopped above).
+    let waiting_apply = || {
+        admin
+            .env_command(binary())
+            .current_dir(namespace.dir())
+            .args(["-q", "apply", "--preset", "read-only", "-n", &ns, "--timeout", "60s"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
     // 2. Ctrl-C while the CLI waits for the token: a clear message, no file left behind.
-    let interrupted = admin
-        .env_command(binary())
-        .current_dir(namespace.dir())
-        .args(["-q", "apply", "--preset", "read-only", "-n", &ns, "--timeout", "60s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let interrupted = waiting_apply();
     std::thread::sleep(Duration::from_secs(2));
     let signalled = std::process::Command::new("kill")
         .args(["-INT", &interrupted.id().to_string()])
@@ -63,14 +68,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     assert!(left.iter().all(|name| !name.to_string_lossy().contains("kubeconfig")), "{left:?}");
 
     // 3. The API server dies while the CLI waits for the token.
-    let waiting = admin
-        .env_command(binary())
-        .current_dir(namespace.dir())
-        .args(["-q", "apply", "--preset", "read-only", "-n", &ns, "--timeout", "60s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiting = waiting_apply();
     std::thread::sleep(Duration::from_secs(2));
     cluster.stop(Component::ApiServer);
     let output = waiting.wait_with_output().unwrap();
@@ -107,14 +105,7 @@ fn no_token_controller_then_api_server_dies_then_a_rerun_converges() {
     // And `revoke --all` removes all it created.
     let revoked = cicd(&admin, namespace.dir(), &["revoke", "--all", "-n", &ns]);
     expect_code(&revoked, 0, "revoke --all");
-    let left = admin.ok(&[
-        "get",
-        "roles,rolebindings,serviceaccounts,secrets",
-        "-l",
-        "app.kubernetes.io/managed-by=cicd-access",
-        "-o",
-        "name",
-    ]);
+    let left = admin.managed("roles,rolebindings,serviceaccounts,secrets");
     assert_eq!(left.trim(), "", "{left}");
 }
 
