@@ -82,7 +82,7 @@ for (let i = 0; i < runs; i++) {
 }
 const of = (loads, key) => loads.map((l) => l[key]);
 console.log(`first full render: median ${fmt(median(of(firsts, 'full')))}, best ${fmt(Math.min(...of(firsts, 'full')))} over ${runs} first visits (target <= 150 ms)`);
-console.log(`  milestones (median): loader running ${fmt(median(of(firsts, 'cicd-access:boot')))}, wasm unpacked ${fmt(median(of(firsts, 'cicd-access:decoded')))}, wasm compiled and started ${fmt(median(of(firsts, 'cicd-access:start')))}, rendered mark ${fmt(median(of(firsts, 'cicd-access:rendered')))}, first contentful paint ${fmt(median(of(firsts, 'first-contentful-paint')))}`);
+console.log(`  milestones (median): loader running ${fmt(median(of(firsts, 'cicd-access:boot')))}, wasm base64-decoded (inflated while it compiles) ${fmt(median(of(firsts, 'cicd-access:decoded')))}, wasm compiled and started ${fmt(median(of(firsts, 'cicd-access:start')))}, rendered mark ${fmt(median(of(firsts, 'cicd-access:rendered')))}, first contentful paint ${fmt(median(of(firsts, 'first-contentful-paint')))}`);
 console.log(`  repeat visit (same browser context): median ${fmt(median(of(repeats, 'full')))}, best ${fmt(Math.min(...of(repeats, 'full')))}`);
 
 // One keystroke with a 40-rule Role.
