@@ -2,7 +2,7 @@
 
 use cicd_access_core::Rule;
 use cicd_access_core::catalog::{DEPLOY_VERBS, READ_VERBS};
-use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
+use cicd_access_core::lint::{Finding, LintOptions, lint_role};
 use cicd_access_core::preset::PRESETS;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -92,14 +92,6 @@ pub fn role_editor() -> Html {
     }
 }
 
-fn severity(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Danger => "danger",
-    }
-}
-
 #[derive(Properties, PartialEq, Debug)]
 struct RuleCardProps {
     index: usize,
@@ -180,8 +172,8 @@ fn rule_card(props: &RuleCardProps) -> Html {
             if !props.findings.is_empty() {
                 <ul class="findings" aria-label={format!("Risks of rule {number}")}>
                     { for props.findings.iter().map(|f| html! {
-                        <li class={classes!("finding", severity(f.severity))}>
-                            <span class="severity">{ severity(f.severity) }</span>
+                        <li class={classes!("finding", f.severity.name())}>
+                            <span class="severity">{ f.severity.name() }</span>
                             { rich(&f.why) }
                         </li>
                     }) }

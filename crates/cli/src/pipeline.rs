@@ -157,11 +157,10 @@ impl CheckReport {
         if !self.lint.is_empty() {
             out.push_str("Risks of the Role (what a leaked kubeconfig could do):\n");
             for finding in &self.lint {
-                let severity = serde_json::to_value(finding.severity).unwrap_or_default();
                 let _ = writeln!(
                     out,
                     "  {:<7} rules[{}]: {}",
-                    severity.as_str().unwrap_or_default(),
+                    finding.severity.name(),
                     finding.rule,
                     finding.why
                 );
@@ -619,10 +618,9 @@ pub async fn apply(
     // Info findings are about rules that grant nothing; the rest is what a leaked
     // kubeconfig could do, worth a line in every apply (`check` shows them all).
     for finding in report.lint.iter().filter(|f| f.severity >= Severity::Warning) {
-        let severity = serde_json::to_value(finding.severity).unwrap_or_default();
         out.notes.push(format!(
             "risk ({}) in rules[{}]: {}",
-            severity.as_str().unwrap_or_default(),
+            finding.severity.name(),
             finding.rule,
             finding.why
         ));

@@ -19,6 +19,17 @@ pub enum Severity {
     Danger,
 }
 
+impl Severity {
+    /// The name the page, the CLI's reports and the JSON output all use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Danger => "danger",
+        }
+    }
+}
+
 /// What a finding is about, as a stable machine name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -543,5 +554,12 @@ mod tests {
             .collect();
         assert_eq!(secrets.len(), 2, "{findings:#?}");
         assert!(secrets.iter().all(|f| f.why.contains("Helm 3 ")));
+    }
+
+    #[test]
+    fn severity_names_are_the_json_names() {
+        for severity in [Severity::Info, Severity::Warning, Severity::Danger] {
+            assert_eq!(serde_json::to_value(severity).unwrap(), severity.name());
+        }
     }
 }
