@@ -196,10 +196,10 @@ pub struct DeriveArgs {
     #[arg(help_heading = "Derive", long, value_name = "FILE|DIR|-", conflicts_with = "file")]
     pub from_manifests: Option<PathBuf>,
     /// How the pipeline deploys them: apply, server-side or helm.
-    #[arg(help_heading = "Derive", long, value_name = "METHOD", default_value = "apply", value_parser = parse_deployer)]
+    #[arg(help_heading = "Derive", long, value_name = "METHOD", default_value = "apply", value_parser = parse_derive_option::<Deployer>)]
     pub deployer: Deployer,
     /// helm --wait: none, legacy (Helm 3 --wait) or watcher (Helm 4 --wait).
-    #[arg(help_heading = "Derive", long, value_name = "MODE", default_value = "none", value_parser = parse_helm_wait)]
+    #[arg(help_heading = "Derive", long, value_name = "MODE", default_value = "none", value_parser = parse_derive_option::<HelmWait>)]
     pub helm_wait: HelmWait,
     /// The pipeline also removes what it deploys (kubectl delete -f, helm uninstall).
     #[arg(help_heading = "Derive", long)]
@@ -212,7 +212,7 @@ pub struct DeriveArgs {
     pub with_rollback: bool,
     /// The plural of a custom kind the derivation does not know, e.g.
     /// Widget.example.com=widgets; repeatable.
-    #[arg(help_heading = "Derive", long = "kind", value_name = "KIND.GROUP=PLURAL", value_parser = parse_kind_override)]
+    #[arg(help_heading = "Derive", long = "kind", value_name = "KIND.GROUP=PLURAL", value_parser = parse_derive_option::<KindOverride>)]
     pub kinds: Vec<KindOverride>,
 }
 
@@ -230,15 +230,10 @@ impl Default for DeriveArgs {
     }
 }
 
-fn parse_deployer(value: &str) -> Result<Deployer, String> {
-    value.parse().map_err(|e: derive::DeriveError| e.to_string())
-}
-
-fn parse_helm_wait(value: &str) -> Result<HelmWait, String> {
-    value.parse().map_err(|e: derive::DeriveError| e.to_string())
-}
-
-fn parse_kind_override(value: &str) -> Result<KindOverride, String> {
+/// Parses a derive option with the core's own parser and its message.
+fn parse_derive_option<T: std::str::FromStr<Err = derive::DeriveError>>(
+    value: &str,
+) -> Result<T, String> {
     value.parse().map_err(|e: derive::DeriveError| e.to_string())
 }
 
@@ -267,14 +262,15 @@ impl DeriveArgs {
     /// The derivation from `--from-manifests`, if given.
     pub fn derivation(&self, namespace: Option<&str>) -> Result<Option<Derivation>, Problem> {
         let Some(path) = &self.from_manifests else { return Ok(None) };
-        let cannot = |e: std::io::Error| {
-            Problem::usage(format!("cannot read manifests {}: {e}", path.display()))
+        let cannot = |path: &Path| {
+            let path = path.display().to_string();
+            move |e: std::io::Error| Problem::usage(format!("cannot read manifests {path}: {e}"))
         };
         let sources = if path.as_os_str() == "-" {
-            vec![Source::new("-", std::io::read_to_string(std::io::stdin()).map_err(cannot)?)]
+            vec![Source::new("-", std::io::read_to_string(std::io::stdin()).map_err(cannot(path))?)]
         } else {
             let mut files = Vec::new();
-            manifest_files(path, &mut files).map_err(cannot)?;
+            manifest_files(path, &mut files).map_err(cannot(path))?;
             if files.is_empty() {
                 return Err(Problem::usage(format!(
                     "{} holds no *.yaml, *.yml or *.json files",
@@ -287,9 +283,7 @@ impl DeriveArgs {
                 .map(|file| {
                     std::fs::read_to_string(file)
                         .map(|text| Source::new(file.display().to_string(), text))
-                        .map_err(|e| {
-                            Problem::usage(format!("cannot read manifests {}: {e}", file.display()))
-                        })
+                        .map_err(cannot(file))
                 })
                 .collect::<Result<Vec<_>, _>>()?
         };
