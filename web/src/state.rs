@@ -7,7 +7,7 @@ use std::rc::Rc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cicd_access_core::catalog::{self, CatalogEntry};
-use cicd_access_core::manifest::{Document, build_manifests};
+use cicd_access_core::manifest::{Document, build_manifests, yaml_stream};
 use cicd_access_core::preset::{self, PRESETS};
 use cicd_access_core::script::{Step, build_steps, render_script};
 use cicd_access_core::snippet::{Snippet, github_actions, gitlab_ci};
@@ -100,13 +100,14 @@ impl Form {
 }
 
 /// Everything the page shows for a valid spec. Only the manifests are built up front
-/// (building them validates the spec); the rest is built the first time a tab shows it,
-/// so a keystroke does not rebuild the steps, script and snippets of hidden tabs.
+/// (building them validates the spec), as one stream and each object alone; the rest is
+/// built the first time a tab shows it, so a keystroke does not rebuild the steps, script
+/// and snippets of hidden tabs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outputs {
     spec: AccessSpec,
     pub manifests: String,
-    documents: OnceCell<Vec<Document>>,
+    documents: Vec<Document>,
     steps: OnceCell<Vec<Step>>,
     script: OnceCell<String>,
     github: OnceCell<Snippet>,
@@ -116,11 +117,11 @@ pub struct Outputs {
 impl Outputs {
     /// The outputs of `spec`, or why it has none.
     pub fn build(spec: &AccessSpec) -> Result<Outputs, SpecErrors> {
-        let manifests = build_manifests(spec)?.to_yaml();
+        let documents = build_manifests(spec)?.documents();
         Ok(Outputs {
             spec: spec.clone(),
-            manifests,
-            documents: OnceCell::new(),
+            manifests: yaml_stream(&documents),
+            documents,
             steps: OnceCell::new(),
             script: OnceCell::new(),
             github: OnceCell::new(),
@@ -136,7 +137,7 @@ impl Outputs {
 
     /// Each object on its own.
     pub fn documents(&self) -> &[Document] {
-        self.documents.get_or_init(|| Self::valid(build_manifests(&self.spec)).documents())
+        &self.documents
     }
 
     pub fn steps(&self) -> &[Step] {

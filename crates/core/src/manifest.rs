@@ -159,6 +159,12 @@ impl<'a> ObjectView<'a> {
     }
 }
 
+/// Documents as one multi-document YAML stream: [`Manifests::to_yaml`] for callers that
+/// keep the documents too.
+pub fn yaml_stream(documents: &[Document]) -> String {
+    documents.iter().map(|d| d.yaml.as_str()).collect::<Vec<_>>().join("---\n")
+}
+
 impl Manifests {
     /// The objects as written, in creation order.
     fn views(&self) -> Vec<ObjectView<'_>> {
@@ -202,7 +208,7 @@ impl Manifests {
 
     /// All objects as one multi-document YAML stream, for `kubectl apply -f`.
     pub fn to_yaml(&self) -> String {
-        self.documents().iter().map(|d| d.yaml.as_str()).collect::<Vec<_>>().join("---\n")
+        yaml_stream(&self.documents())
     }
 
     /// All objects as a `v1` `List`, pretty JSON, as `kubectl get -o json` prints.
