@@ -144,7 +144,12 @@ pub fn app(props: &AppProps) -> Html {
             <header class="top">
                 <div class="top-inner">
                     <div class="brand">
-                        <span class="logo" aria-hidden="true">{ "⎈" }</span>
+                        // The favicon's mark, drawn inline: a glyph would need a fallback font on most systems.
+                        <svg class="logo" viewBox="0 0 32 32" aria-hidden="true">
+                            <rect width="32" height="32" rx="7" fill="#2c5fd9" />
+                            <path d="M9 11h14M9 16h9M9 21h11" stroke="#fff" stroke-width="2.6" stroke-linecap="round" />
+                            <circle cx="23" cy="21" r="2.2" fill="#9fd3ff" />
+                        </svg>
                         <div>
                             <h1>{ "cicd-access" }</h1>
                             <p class="tagline">{ "A least-privilege kubeconfig for one CI/CD pipeline, in one namespace." }</p>
