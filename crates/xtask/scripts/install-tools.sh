@@ -43,17 +43,14 @@ nightly_tools() {
   local toolchain
   toolchain="$(page_nightly)"
   if [[ -z "$toolchain" ]]; then
-    toolchain="nightly-${page_nightly_date}"
-    say "installing $toolchain (minimal profile, once)"
-    rustup toolchain install "$toolchain" --profile minimal
+    toolchain="$page_nightly_channel"
+    say "installing $toolchain with rust-src (minimal profile, once)"
+    # --no-self-update: installing a toolchain must not replace the machine's rustup.
+    rustup toolchain install "$toolchain" --profile minimal --component rust-src --no-self-update
   fi
   if ! rustup component list --toolchain "$toolchain" --installed | grep -q '^rust-src'; then
     say "adding rust-src to $toolchain"
     rustup component add rust-src --toolchain "$toolchain"
-  fi
-  if ! rustup target list --toolchain "$toolchain" --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target to $toolchain"
-    rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
   fi
 }
 
