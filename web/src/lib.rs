@@ -73,9 +73,15 @@ pub fn app(props: &AppProps) -> Html {
         // a fifth of a frame on every keystroke. Leaving the page writes it at once.
         let pending = use_mut_ref(|| None::<cicd_access_core::AccessSpec>);
         let timer = use_mut_ref(|| None::<gloo::timers::callback::Timeout>);
+        let opened = use_mut_ref(|| true);
         {
             let pending = pending.clone();
             use_effect_with(store.spec.clone(), move |spec| {
+                // The spec the page opened with is already in the address bar (or, on a
+                // plain visit, is the defaults a plain link gives): leave the link as it is.
+                if std::mem::replace(&mut *opened.borrow_mut(), false) {
+                    return;
+                }
                 *pending.borrow_mut() = Some(spec.clone());
                 let write = move || write_hash(&pending);
                 // Replacing the timer cancels the one before it.

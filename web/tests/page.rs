@@ -10,6 +10,7 @@ use cicd_access_core::preset;
 use cicd_access_web::state::encode_hash;
 use cicd_access_web::{App, AppProps};
 use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
@@ -259,4 +260,36 @@ async fn address_bar_follows_the_form_once_typing_pauses_or_the_page_is_left() {
     ))
     .await;
     assert_eq!(namespace_in_hash().as_deref(), Some("after-a-pause"));
+}
+
+#[wasm_bindgen(
+    inline_js = "export function record_address_bar() { const urls = []; const replace = history.replaceState.bind(history); history.replaceState = (state, title, url) => { urls.push(String(url)); return replace(state, title, url); }; return urls; }"
+)]
+extern "C" {
+    /// From now on, every URL the page gives `history.replaceState`, in order.
+    fn record_address_bar() -> js_sys::Array;
+}
+
+#[wasm_bindgen_test]
+async fn opening_the_page_leaves_its_link_as_it_is() {
+    let written = record_address_bar();
+    let namespaces_written = || -> Vec<String> {
+        written
+            .iter()
+            .filter_map(|url| url.as_string())
+            .filter_map(|url| cicd_access_web::state::decode_hash(&url).ok().flatten())
+            .filter_map(|spec| spec.namespace)
+            .collect()
+    };
+    let mut spec = preset::find("read-only").unwrap().spec();
+    spec.namespace = Some("opened-with".into());
+    let root = mount(false, format!("#{}", encode_hash(&spec))).await;
+    let delay = Duration::from_millis(u64::from(cicd_access_web::HASH_DELAY_MS) + 300);
+    yew::platform::time::sleep(delay).await;
+    // Other tests' pages are still mounted and may write theirs: only this spec counts.
+    assert!(!namespaces_written().iter().any(|n| n == "opened-with"), "{:?}", namespaces_written());
+    // Typing still moves the address bar (the recorder sees the page's writes).
+    type_into(&root, "#namespace", "typed-after").await;
+    yew::platform::time::sleep(delay).await;
+    assert!(namespaces_written().iter().any(|n| n == "typed-after"), "{:?}", namespaces_written());
 }
