@@ -150,7 +150,7 @@ pub fn app(props: &AppProps) -> Html {
             <header class="top">
                 <div class="top-inner">
                     <div class="brand">
-                        // The favicon's mark, drawn inline: a glyph would need a fallback font on most systems.
+                        // The favicon's mark, drawn inline: the glyph it replaces (U+2388) is in few sans fonts and cost a fallback-font lookup.
                         <svg class="logo" viewBox="0 0 32 32" aria-hidden="true">
                             <rect width="32" height="32" rx="7" fill="#2c5fd9" />
                             <path d="M9 11h14M9 16h9M9 21h11" stroke="#fff" stroke-width="2.6" stroke-linecap="round" />
