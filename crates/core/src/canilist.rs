@@ -17,7 +17,7 @@
 //! first word (absent for non-resource rows) followed by exactly three bracketed lists,
 //! however wide the padding, whether spaces or tabs.
 
-use crate::spec::Rule;
+use crate::spec::{Rule, dedup_verbs};
 
 /// What `kubectl auth can-i --list` says the identity may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,7 +157,8 @@ fn parse_row(line: &str) -> Result<Rule, RowError> {
     let [non_resource_urls, resource_names, verbs]: [Vec<String>; 3] =
         lists.try_into().map_err(|lists: Vec<_>| RowError::Columns { found: lists.len() })?;
     let mut verbs = verbs;
-    dedup(&mut verbs);
+    // kubectl prints `[* *]` when two bindings grant the same verb.
+    dedup_verbs(&mut verbs);
     if verbs.is_empty() {
         return Err(RowError::NoVerbs);
     }
@@ -196,13 +197,6 @@ fn split_resource(cell: &str) -> Result<(String, String), RowError> {
         None => resource.to_owned(),
     };
     Ok((group.to_owned(), resource))
-}
-
-/// Removes repeats, keeping the first of each (kubectl prints `[* *]` when two bindings
-/// grant the same verb).
-fn dedup(items: &mut Vec<String>) {
-    let mut seen = std::collections::BTreeSet::new();
-    items.retain(|item| seen.insert(item.clone()));
 }
 
 #[cfg(test)]

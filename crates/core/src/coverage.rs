@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::spec::Rule;
+use crate::spec::{Rule, dedup_verbs};
 
 /// The API group of Roles and RoleBindings.
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -133,8 +133,7 @@ fn merge_resources(rules: &[Rule]) -> Vec<Rule> {
     let mut merged: Vec<Rule> = Vec::new();
     for rule in rules {
         let mut rule = rule.clone();
-        let mut seen = std::collections::BTreeSet::new();
-        rule.verbs.retain(|verb| seen.insert(verb.clone()));
+        dedup_verbs(&mut rule.verbs);
         let same = |m: &&mut Rule| {
             m.non_resource_urls.is_empty()
                 && rule.non_resource_urls.is_empty()

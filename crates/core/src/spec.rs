@@ -63,6 +63,12 @@ impl Rule {
     }
 }
 
+/// Removes repeated verbs, keeping the first of each in place.
+pub(crate) fn dedup_verbs(verbs: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    verbs.retain(|verb| seen.insert(verb.clone()));
+}
+
 /// How the pipeline gets its token. Written as `{kind: secret}` or
 /// `{kind: bound, duration: 24h}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
