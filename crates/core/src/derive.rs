@@ -657,8 +657,7 @@ impl Grants {
     }
 
     fn into_rules(self) -> Vec<DerivedRule> {
-        let rules: Vec<DerivedRule> = self
-            .entries
+        self.entries
             .into_iter()
             .map(|((group, resource), reasons)| {
                 let verbs: BTreeSet<String> = reasons.values().flatten().cloned().collect();
@@ -678,8 +677,7 @@ impl Grants {
             })
             .collect::<BTreeMap<_, _>>()
             .into_values()
-            .collect();
-        rules
+            .collect()
     }
 }
 
