@@ -6,7 +6,7 @@
 // inline script, no fetch. Release builds also run wasm-opt -Oz, zopfli and esbuild.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { deflateRawSync } from 'node:zlib';
