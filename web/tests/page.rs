@@ -237,6 +237,14 @@ async fn derive_panel_feeds_the_rule_builder() {
     assert!(wait_for(&root, "#derive-result").await.contains("Could not derive"));
 }
 
+/// Waits until the address bar has followed the last keystroke (with room to spare).
+async fn past_hash_delay() {
+    yew::platform::time::sleep(Duration::from_millis(
+        u64::from(cicd_access_web::HASH_DELAY_MS) + 300,
+    ))
+    .await;
+}
+
 #[wasm_bindgen_test]
 async fn address_bar_follows_the_form_once_typing_pauses_or_the_page_is_left() {
     let mut spec = preset::find("read-only").unwrap().spec();
@@ -255,10 +263,7 @@ async fn address_bar_follows_the_form_once_typing_pauses_or_the_page_is_left() {
     assert_eq!(namespace_in_hash().as_deref(), Some("left-at-once"));
     // Otherwise it follows once typing pauses.
     type_into(&root, "#namespace", "after-a-pause").await;
-    yew::platform::time::sleep(Duration::from_millis(
-        u64::from(cicd_access_web::HASH_DELAY_MS) + 300,
-    ))
-    .await;
+    past_hash_delay().await;
     assert_eq!(namespace_in_hash().as_deref(), Some("after-a-pause"));
 }
 
@@ -284,12 +289,11 @@ async fn opening_the_page_leaves_its_link_as_it_is() {
     let mut spec = preset::find("read-only").unwrap().spec();
     spec.namespace = Some("opened-with".into());
     let root = mount(false, format!("#{}", encode_hash(&spec))).await;
-    let delay = Duration::from_millis(u64::from(cicd_access_web::HASH_DELAY_MS) + 300);
-    yew::platform::time::sleep(delay).await;
+    past_hash_delay().await;
     // Other tests' pages are still mounted and may write theirs: only this spec counts.
     assert!(!namespaces_written().iter().any(|n| n == "opened-with"), "{:?}", namespaces_written());
     // Typing still moves the address bar (the recorder sees the page's writes).
     type_into(&root, "#namespace", "typed-after").await;
-    yew::platform::time::sleep(delay).await;
+    past_hash_delay().await;
     assert!(namespaces_written().iter().any(|n| n == "typed-after"), "{:?}", namespaces_written());
 }
