@@ -14,6 +14,8 @@ source "$root/crates/xtask/scripts/nightly.sh"
 apt_tools() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
+  # The bench's first headless Chromium: what Playwright runs for headless by default.
+  command -v chromium-headless-shell >/dev/null || missing+=(chromium-headless-shell)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   command -v etcd >/dev/null || missing+=(etcd-server)
