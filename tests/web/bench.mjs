@@ -223,6 +223,8 @@ for (const [browserName, executable] of BROWSERS) {
   const dropped = frames.filter((f) => f > 1.5 * (1000 / 60)).length;
   console.log(`keystroke → outputs updated (${rules} rules, on the page): median ${fmt(quantile(updates, 0.5))}, max ${fmt(Math.max(...updates))}`);
   console.log(`keystroke frame → next frame: median ${fmt(quantile(frames, 0.5))}, max ${fmt(Math.max(...frames))}; ${dropped} of ${frames.length} keystrokes dropped a frame (target 0)`);
+  // DEBUG_FRAMES=1: every keystroke's frame and update time, in the order typed.
+  if (process.env.DEBUG_FRAMES) console.log(JSON.stringify(frames.map(Math.round)), JSON.stringify(updates.map(Math.round)));
   await quit();
 }
 server.close();
