@@ -15,8 +15,9 @@
 // browser context per load would measure the browser rather than the page: Chromium sets up
 // (and later tears down) a whole profile for each, in its browser process, for seconds after
 // the context is made, and on this 2-core machine that work takes the CPU from the page's
-// renderer. Loaded right after making the context, the one-line page measured 72 ms and this
-// page 264 ms; after a 4 s wait, 40 ms and 148 ms (medians of 11 and 9).
+// renderer. Medians of 9-11 loads, each run minutes after the one before, the one-line page
+// and this page: loaded right after making the context, 72 and 264 ms; 1 s after, 40 and
+// 192 ms; 2 s after, 42 and 168 ms; 4 s after, 40 and 148 ms.
 //
 // Chromium is driven over its DevTools pipe with the few commands the bench needs (no
 // Playwright scripts or event streams in the measured browser). Interleaved with Playwright
