@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cicd_access_core::catalog::{self, CatalogEntry};
 use cicd_access_core::manifest::{Document, build_manifests, yaml_stream};
 use cicd_access_core::preset::{self, PRESETS};
-use cicd_access_core::script::{Step, build_steps, render_script};
+use cicd_access_core::script::{Step, script_of_steps, steps_with_documents};
 use cicd_access_core::snippet::{Snippet, github_actions, gitlab_ci};
 use cicd_access_core::spec::DEFAULT_NAME;
 use cicd_access_core::validate::{SpecErrors, ValidationError};
@@ -129,8 +129,9 @@ impl Outputs {
         })
     }
 
-    // The spec was validated when the manifests were built, and every builder below runs
-    // the same validation, so none of them can fail here.
+    // The spec was validated when the manifests were built; the steps and the script are
+    // made from those manifests, and the snippets' builders run the same validation, so
+    // none of them can fail here.
     fn valid<T>(built: Result<T, SpecErrors>) -> T {
         built.unwrap_or_else(|e| unreachable!("a validated spec failed to build: {e}"))
     }
@@ -141,11 +142,11 @@ impl Outputs {
     }
 
     pub fn steps(&self) -> &[Step] {
-        self.steps.get_or_init(|| Self::valid(build_steps(&self.spec)))
+        self.steps.get_or_init(|| steps_with_documents(&self.spec, &self.documents))
     }
 
     pub fn script(&self) -> &str {
-        self.script.get_or_init(|| Self::valid(render_script(&self.spec)))
+        self.script.get_or_init(|| script_of_steps(self.steps()))
     }
 
     pub fn github(&self) -> &Snippet {
@@ -603,6 +604,7 @@ pub fn default_name() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cicd_access_core::script::{build_steps, render_script};
 
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
