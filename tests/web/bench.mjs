@@ -135,6 +135,7 @@ const launch = async (executable) => {
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const quantile = (xs, q) => sorted(xs)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const of = (results, key) => results.map((r) => r[key]);
 const fmt = (x) => `${x.toFixed(1)} ms`;
 const summary = (xs) => `median ${fmt(quantile(xs, 0.5))} (quartiles ${fmt(quantile(xs, 0.25))}–${fmt(quantile(xs, 0.75))}), best ${fmt(Math.min(...xs))}`;
 
@@ -155,6 +156,36 @@ const load = async (tab, url) => {
   const marks = JSON.parse(await tab.evaluate(MARKS));
   return { ...marks, full: Math.max(marks['cicd-access:rendered'], marks['first-contentful-paint']) };
 };
+// One keystroke with a 40-rule Role: the share link's fragment that opens it.
+const resources = ['configmaps', 'pods', 'services', 'secrets', 'endpoints', 'events', 'persistentvolumeclaims', 'serviceaccounts'];
+let yaml = 'apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: team-a\nrules:\n';
+for (let i = 0; i < 40; i++) {
+  yaml += `- apiGroups: ['']\n  resources: [${resources[i % resources.length]}]\n  resourceNames: [app-${i}]\n  verbs: [get, list, watch, update, patch]\n`;
+}
+const FORTY_RULES = `#spec=${Buffer.from(yaml).toString('base64url')}`;
+// Each keystroke is typed at the start of a frame; the outputs' update is timed by a
+// MutationObserver, and the next frame's start tells whether the keystroke's whole work
+// (event, core, Yew, style, layout, paint) fit in one frame.
+const KEYSTROKES = `(async () => {
+  const input = document.querySelector('#namespace');
+  const out = document.querySelector('#manifests');
+  const frame = () => new Promise((ok) => requestAnimationFrame(ok));
+  const results = [];
+  for (let i = 0; i < 60; i++) {
+    const start = await frame();
+    const t0 = performance.now();
+    let t1 = NaN;
+    const observer = new MutationObserver(() => { if (Number.isNaN(t1)) t1 = performance.now(); });
+    observer.observe(out, { childList: true, subtree: true, characterData: true });
+    input.value = 'team-' + i;
+    input.dispatchEvent(new InputEvent('input', { bubbles: true }));
+    const next = await frame();
+    observer.disconnect();
+    results.push([t1 - t0, next - start]);
+  }
+  return results;
+})()`;
+
 // Both headless Chromiums: the headless shell, which Playwright runs for headless Chromium
 // by default (since 1.49), and the full browser's --headless mode, which does more in its
 // browser process and on this machine is slower for every page, the one-line page too.
@@ -180,44 +211,17 @@ for (const [browserName, executable] of BROWSERS) {
     baselines.push(await load(other, fresh('__baseline.html')));
     await other.close();
   }
-  const of = (loads, key) => loads.map((l) => l[key]);
   console.log(`first full render: ${summary(of(firsts, 'full'))} over ${runs} first visits (target <= 150 ms)`);
   console.log(`  milestones (median): loader running ${fmt(quantile(of(firsts, 'cicd-access:boot'), 0.5))}, wasm base64-decoded (inflated while it compiles) ${fmt(quantile(of(firsts, 'cicd-access:decoded'), 0.5))}, wasm compiled and started ${fmt(quantile(of(firsts, 'cicd-access:start'), 0.5))}, rendered mark ${fmt(quantile(of(firsts, 'cicd-access:rendered'), 0.5))}, first contentful paint ${fmt(quantile(of(firsts, 'first-contentful-paint'), 0.5))}`);
   console.log(`  repeat visit (the same URL in the same tab): ${summary(of(repeats, 'full'))}`);
   console.log(`  baseline, a one-line page loaded the same way in between: ${summary(of(baselines, 'full'))}`);
-  
+
   // One keystroke with a 40-rule Role.
-  const resources = ['configmaps', 'pods', 'services', 'secrets', 'endpoints', 'events', 'persistentvolumeclaims', 'serviceaccounts'];
-  let yaml = 'apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: team-a\nrules:\n';
-  for (let i = 0; i < 40; i++) {
-    yaml += `- apiGroups: ['']\n  resources: [${resources[i % resources.length]}]\n  resourceNames: [app-${i}]\n  verbs: [get, list, watch, update, patch]\n`;
-  }
   const tab = await openTab();
-  await tab.navigate(`${fresh('')}#spec=${Buffer.from(yaml).toString('base64url')}`);
+  await tab.navigate(`${fresh('')}${FORTY_RULES}`);
   await tab.evaluate(`new Promise((ok) => { const poll = () => document.querySelector('#manifests') ? ok() : setTimeout(poll, 10); poll(); })`);
   const rules = await tab.evaluate(`document.querySelectorAll('ol.rules > li').length`);
-  // Each keystroke is typed at the start of a frame; the outputs' update is timed by a
-  // MutationObserver, and the next frame's start tells whether the keystroke's whole work
-  // (event, core, Yew, style, layout, paint) fit in one frame.
-  const timings = await tab.evaluate(`(async () => {
-    const input = document.querySelector('#namespace');
-    const out = document.querySelector('#manifests');
-    const frame = () => new Promise((ok) => requestAnimationFrame(ok));
-    const results = [];
-    for (let i = 0; i < 60; i++) {
-      const start = await frame();
-      const t0 = performance.now();
-      let t1 = NaN;
-      const observer = new MutationObserver(() => { if (Number.isNaN(t1)) t1 = performance.now(); });
-      observer.observe(out, { childList: true, subtree: true, characterData: true });
-      input.value = 'team-' + i;
-      input.dispatchEvent(new InputEvent('input', { bubbles: true }));
-      const next = await frame();
-      observer.disconnect();
-      results.push([t1 - t0, next - start]);
-    }
-    return results;
-  })()`);
+  const timings = await tab.evaluate(KEYSTROKES);
   await tab.close();
   const updates = timings.map((t) => t[0]);
   const frames = timings.map((t) => t[1]);
