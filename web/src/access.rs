@@ -5,17 +5,17 @@ use yew::prelude::*;
 
 use crate::field::TextField;
 use crate::state::{Action, DURATION_FIELD, default_name};
-use crate::{Store, problems_for};
+use crate::{Dispatch, Store, problems_for};
 
 #[function_component(AccessForm)]
 pub fn access_form() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let (Some(store), Some(dispatch)) = (use_context::<Store>(), use_context::<Dispatch>()) else {
+        return html! {};
+    };
     let form = &store.form;
     let errors = |field: &str| problems_for(&store, field);
-    let set = |make: fn(String) -> Action| {
-        let store = store.clone();
-        Callback::from(move |value: String| store.dispatch(make(value)))
-    };
+    // Made once: a field whose value and errors did not change then skips re-rendering.
+    let set = use_memo(dispatch, Setters::new);
     let on_current = {
         let store = store.clone();
         Callback::from(move |e: Event| {
@@ -38,7 +38,7 @@ pub fn access_form() -> Html {
                         id="namespace"
                         label="Namespace"
                         value={form.namespace.clone()}
-                        oninput={set(Action::SetNamespace)}
+                        oninput={set.namespace.clone()}
                         placeholder="e.g. my-app"
                         disabled={form.current_namespace}
                         hint="The one namespace the pipeline deploys to."
@@ -53,7 +53,7 @@ pub fn access_form() -> Html {
                     id="server"
                     label="API server URL"
                     value={form.server.clone()}
-                    oninput={set(Action::SetServer)}
+                    oninput={set.server.clone()}
                     placeholder="empty: the current context's"
                     hint="What the pipeline connects to, e.g. https://api.example.com:6443."
                     errors={errors("server")}
@@ -61,13 +61,13 @@ pub fn access_form() -> Html {
             </div>
             <div class="grid four">
                 <TextField id="serviceAccount" label="ServiceAccount" value={form.service_account.clone()}
-                    oninput={set(Action::SetServiceAccount)} hint={name_hint.clone()} errors={errors("serviceAccount")} />
+                    oninput={set.service_account.clone()} hint={name_hint.clone()} errors={errors("serviceAccount")} />
                 <TextField id="role" label="Role" value={form.role.clone()}
-                    oninput={set(Action::SetRole)} hint={name_hint.clone()} errors={errors("role")} />
+                    oninput={set.role.clone()} hint={name_hint.clone()} errors={errors("role")} />
                 <TextField id="roleBinding" label="RoleBinding" value={form.role_binding.clone()}
-                    oninput={set(Action::SetRoleBinding)} hint={name_hint.clone()} errors={errors("roleBinding")} />
+                    oninput={set.role_binding.clone()} hint={name_hint.clone()} errors={errors("roleBinding")} />
                 <TextField id="clusterName" label="Cluster name" value={form.cluster_name.clone()}
-                    oninput={set(Action::SetClusterName)} hint="its name in the kubeconfig" errors={errors("clusterName")} />
+                    oninput={set.cluster_name.clone()} hint="its name in the kubeconfig" errors={errors("clusterName")} />
             </div>
             <fieldset class="token">
                 <legend>{ "Token" }</legend>
@@ -79,7 +79,7 @@ pub fn access_form() -> Html {
                         </label>
                         if !form.bound {
                             <TextField id="secret" label="Secret name" value={form.secret.clone()}
-                                oninput={set(Action::SetSecret)} hint={name_hint} errors={errors("secret")} class="inline" />
+                                oninput={set.secret.clone()} hint={name_hint} errors={errors("secret")} class="inline" />
                         }
                     </div>
                     <div class="token-option">
@@ -89,12 +89,43 @@ pub fn access_form() -> Html {
                         </label>
                         if form.bound {
                             <TextField id="token-duration" label="Valid for" value={form.duration.clone()}
-                                oninput={set(Action::SetDuration)} hint="as kubectl writes it: 24h, 90m, 1h30m (10m to 1 year)"
+                                oninput={set.duration.clone()} hint="as kubectl writes it: 24h, 90m, 1h30m (10m to 1 year)"
                                 errors={errors(DURATION_FIELD)} class="inline" />
                         }
                     </div>
                 </div>
             </fieldset>
         </section>
+    }
+}
+
+/// The text fields' input callbacks, one per field.
+struct Setters {
+    namespace: Callback<String>,
+    server: Callback<String>,
+    service_account: Callback<String>,
+    role: Callback<String>,
+    role_binding: Callback<String>,
+    cluster_name: Callback<String>,
+    secret: Callback<String>,
+    duration: Callback<String>,
+}
+
+impl Setters {
+    fn new(dispatch: &Dispatch) -> Setters {
+        let set = |make: fn(String) -> Action| {
+            let dispatch = dispatch.clone();
+            Callback::from(move |value: String| dispatch.dispatch(make(value)))
+        };
+        Setters {
+            namespace: set(Action::SetNamespace),
+            server: set(Action::SetServer),
+            service_account: set(Action::SetServiceAccount),
+            role: set(Action::SetRole),
+            role_binding: set(Action::SetRoleBinding),
+            cluster_name: set(Action::SetClusterName),
+            secret: set(Action::SetSecret),
+            duration: set(Action::SetDuration),
+        }
     }
 }

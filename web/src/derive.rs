@@ -6,13 +6,18 @@ use cicd_access_core::derive::{Deployer, Derivation, DeriveOptions, Source, deri
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::Store;
 use crate::field::rich;
 use crate::state::{Action, MAX_PASTE};
+use crate::{Dispatch, Latest};
 
 #[function_component(DerivePanel)]
 pub fn derive_panel() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    // The namespace and the rules are read when a button is used, so the panel does not
+    // re-render on every keystroke elsewhere.
+    let (Some(latest), Some(dispatch)) = (use_context::<Latest>(), use_context::<Dispatch>())
+    else {
+        return html! {};
+    };
     let text = use_state(String::new);
     let deployer = use_state(|| Deployer::Apply);
     let delete = use_state(|| false);
@@ -47,7 +52,7 @@ pub fn derive_panel() -> Html {
         let deployer = deployer.clone();
         let delete = delete.clone();
         let result = result.clone();
-        let namespace = store.spec.namespace.clone();
+        let latest = latest.clone();
         Callback::from(move |_: MouseEvent| {
             if text.len() > MAX_PASTE {
                 result.set(Some(Err(
@@ -56,7 +61,7 @@ pub fn derive_panel() -> Html {
                 return;
             }
             let options = DeriveOptions {
-                namespace: namespace.clone(),
+                namespace: latest.get().spec.namespace.clone(),
                 delete: *delete,
                 ..DeriveOptions::new(*deployer)
             };
@@ -66,16 +71,17 @@ pub fn derive_panel() -> Html {
         })
     };
     let take = |merge: bool| {
-        let store = store.clone();
+        let latest = latest.clone();
+        let dispatch = dispatch.clone();
         let result = result.clone();
         Callback::from(move |_: MouseEvent| {
             if let Some(Ok(derivation)) = &*result {
                 let rules = if merge {
-                    merge_rules(&store.form.rules, &derivation.rules())
+                    merge_rules(&latest.get().form.rules, &derivation.rules())
                 } else {
                     derivation.rules()
                 };
-                store.dispatch(Action::SetRules(rules));
+                dispatch.dispatch(Action::SetRules(rules));
             }
         })
     };

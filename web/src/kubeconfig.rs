@@ -23,10 +23,11 @@ pub fn kubeconfig_panel() -> Html {
             ));
         })
     };
-    let on_server = {
-        let store = store.clone();
-        Callback::from(move |value: String| store.dispatch(Action::SetKubeconfigServer(value)))
-    };
+    // Made once, so the server field skips re-rendering while its value is unchanged.
+    let on_server = use_memo(store.dispatcher(), |dispatch| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |value: String| dispatch.dispatch(Action::SetKubeconfigServer(value)))
+    });
     let assemble = {
         let store = store.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -61,7 +62,7 @@ pub fn kubeconfig_panel() -> Html {
                     <p class="hint" id="secret-text-hint">{ "Paste the output of " }
                         <code class="inline">{ format!("kubectl get secret {secret_name} --namespace {namespace} --output json") }</code>{ " (or yaml)." }</p>
                 </div>
-                <TextField id="kubeconfig-server" label="API server URL" value={store.kubeconfig_server.clone()} oninput={on_server}
+                <TextField id="kubeconfig-server" label="API server URL" value={store.kubeconfig_server.clone()} oninput={(*on_server).clone()}
                     placeholder={server_placeholder} hint="The address the pipeline uses; empty takes the one from step 1." />
                 <div class="buttons">
                     <button type="submit" id="assemble">{ "Assemble kubeconfig" }</button>

@@ -16,6 +16,9 @@ pub mod rules;
 pub mod share;
 pub mod state;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use yew::prelude::*;
 
 use crate::state::{Action, State};
@@ -25,6 +28,24 @@ pub type Store = UseReducerHandle<State>;
 /// Only the means to change the state: components that need no state take this, so a
 /// keystroke elsewhere does not re-render them (it never changes).
 pub type Dispatch = UseReducerDispatcher<State>;
+
+/// The state as of the last render, for handlers that read it only when they run (a
+/// click): it never changes itself, so reading it does not re-render a component on every
+/// keystroke the way `Store` does.
+#[derive(Clone, Debug)]
+pub struct Latest(Rc<RefCell<Store>>);
+
+impl Latest {
+    pub fn get(&self) -> Store {
+        self.0.borrow().clone()
+    }
+}
+
+impl PartialEq for Latest {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// Messages for one field, or for everything under it (`rules[2]` takes `rules[2].verbs`).
 pub fn problems_for(store: &Store, field: &str) -> Vec<String> {
@@ -61,6 +82,11 @@ pub struct AppProps {
 pub fn app(props: &AppProps) -> Html {
     let hash = props.hash.clone();
     let store = use_reducer(move || State::from_hash(&hash));
+    let latest = {
+        let store = store.clone();
+        use_memo((), move |()| Latest(Rc::new(RefCell::new(store))))
+    };
+    *latest.0.borrow_mut() = store.clone();
     // For the first-render benchmark: the effect runs once the first render is in the DOM.
     use_effect_with((), |()| {
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
@@ -71,7 +97,7 @@ pub fn app(props: &AppProps) -> Html {
         // The address bar follows the form (only the spec, never pasted text), once typing
         // pauses: with a long Role, encoding the spec and history.replaceState take ~3 ms,
         // a fifth of a frame on every keystroke. Leaving the page writes it at once.
-        let pending = use_mut_ref(|| None::<cicd_access_core::AccessSpec>);
+        let pending = use_mut_ref(|| None::<Rc<cicd_access_core::AccessSpec>>);
         let timer = use_mut_ref(|| None::<gloo::timers::callback::Timeout>);
         let opened = use_mut_ref(|| true);
         {
@@ -116,37 +142,41 @@ pub fn app(props: &AppProps) -> Html {
             move || drop(listener)
         });
     }
-    let notice = store.notice.clone().map(|n| {
-        let store = store.clone();
-        let dismiss = Callback::from(move |_: MouseEvent| store.dispatch(Action::SetNotice(None)));
-        html! {
-            <div class={classes!("notice", n.error.then_some("bad"))} role="alert" id="notice">
-                <span>{ n.text }</span>
-                <button type="button" class="ghost small" onclick={dismiss} aria-label="Dismiss the message">{ "Dismiss" }</button>
-            </div>
-        }
-    });
-    if props.embed {
-        return html! {
-            <ContextProvider<Store> context={store.clone()}>
-            <ContextProvider<Dispatch> context={store.dispatcher()}>
-                <main class="page embed" id="app-ready">
-                    { for notice }
-                    <access::AccessForm />
-                    <rules::RoleEditor />
-                    <outputs::OutputsPanel />
-                    <footer class="embed-foot">
-                        <a href={browser::share_link(&state::encode_hash(&store.spec), false)} target="_blank" rel="noopener">
-                            { "Open in the full page: check, kubeconfig, export ↗" }</a>
-                    </footer>
-                </main>
-            </ContextProvider<Dispatch>>
-            </ContextProvider<Store>>
-        };
-    }
+    // The providers compare their children on every state change: one prop-less component
+    // keeps that comparison trivial, and the page's frame never re-renders; only the
+    // sections that read the state do.
     html! {
         <ContextProvider<Store> context={store.clone()}>
         <ContextProvider<Dispatch> context={store.dispatcher()}>
+        <ContextProvider<Latest> context={(*latest).clone()}>
+            <Page embed={props.embed} />
+        </ContextProvider<Latest>>
+        </ContextProvider<Dispatch>>
+        </ContextProvider<Store>>
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+struct PageProps {
+    embed: bool,
+}
+
+/// The page's frame: the sections in their places, and the text around them.
+#[function_component(Page)]
+fn page(props: &PageProps) -> Html {
+    if props.embed {
+        return html! {
+            <main class="page embed" id="app-ready">
+                <NoticeBar />
+                <access::AccessForm />
+                <rules::RoleEditor />
+                <outputs::OutputsPanel />
+                <EmbedFoot />
+            </main>
+        };
+    }
+    html! {
+        <>
             <header class="top">
                 <div class="top-inner">
                     <div class="brand">
@@ -165,7 +195,7 @@ pub fn app(props: &AppProps) -> Html {
                 </div>
             </header>
             <main class="page" id="app-ready">
-                { for notice }
+                <NoticeBar />
                 <p class="intro">
                     { "Describe the pipeline's access, pick what it deploys, and get the Role, ServiceAccount, RoleBinding and token Secret, the kubectl steps that apply them, and the CI snippet. " }
                     <strong>{ "Everything runs in this page; nothing you type or paste is sent anywhere." }</strong>
@@ -188,15 +218,40 @@ pub fn app(props: &AppProps) -> Html {
                 <p>{ "cicd-access — the same core as " }<code class="inline">{ "kubectl cicd" }</code>
                     { ": identical input gives byte-identical manifests, script and kubeconfig." }</p>
             </footer>
-        </ContextProvider<Dispatch>>
-        </ContextProvider<Store>>
+        </>
+    }
+}
+
+/// The page's message (share link copied, import failed, ...), with its dismiss button.
+#[function_component(NoticeBar)]
+fn notice_bar() -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    let Some(notice) = store.notice.clone() else { return html! {} };
+    let dismiss = Callback::from(move |_: MouseEvent| store.dispatch(Action::SetNotice(None)));
+    html! {
+        <div class={classes!("notice", notice.error.then_some("bad"))} role="alert" id="notice">
+            <span>{ notice.text }</span>
+            <button type="button" class="ghost small" onclick={dismiss} aria-label="Dismiss the message">{ "Dismiss" }</button>
+        </div>
+    }
+}
+
+/// The embedded view's way out to the full page, with the same access.
+#[function_component(EmbedFoot)]
+fn embed_foot() -> Html {
+    let Some(store) = use_context::<Store>() else { return html! {} };
+    html! {
+        <footer class="embed-foot">
+            <a href={browser::share_link(&state::encode_hash(&store.spec), false)} target="_blank" rel="noopener">
+                { "Open in the full page: check, kubeconfig, export ↗" }</a>
+        </footer>
     }
 }
 
 /// How long the address bar waits for typing to pause before it follows the form.
 pub const HASH_DELAY_MS: u32 = 250;
 
-fn write_hash(pending: &std::cell::RefCell<Option<cicd_access_core::AccessSpec>>) {
+fn write_hash(pending: &RefCell<Option<Rc<cicd_access_core::AccessSpec>>>) {
     if let Some(spec) = pending.borrow_mut().take() {
         browser::replace_hash(&state::encode_hash(&spec));
     }

@@ -1,5 +1,7 @@
 //! Section 2: the Role — presets, the rules with their verbs and names, risk findings.
 
+use std::rc::Rc;
+
 use cicd_access_core::Rule;
 use cicd_access_core::catalog::{DEPLOY_VERBS, READ_VERBS};
 use cicd_access_core::lint::{Finding, LintOptions, lint_role};
@@ -21,7 +23,8 @@ pub fn group_label(group: &str) -> String {
 pub fn role_editor() -> Html {
     let Some(store) = use_context::<Store>() else { return html! {} };
     let rules = &store.form.rules;
-    let current = matching_preset(rules);
+    // Comparing with every preset builds each preset's rules: only when the rules change.
+    let current = *use_memo(Rc::clone(rules), |rules| matching_preset(rules));
     let on_preset = {
         let store = store.clone();
         Callback::from(move |e: Event| {
@@ -35,7 +38,6 @@ pub fn role_editor() -> Html {
     };
     let selected = current.map_or(if rules.is_empty() { "empty" } else { "" }, |p| p.name);
     let helm = use_state(|| false);
-    let findings = lint_role(rules, LintOptions { helm: *helm });
     let on_helm = {
         let helm = helm.clone();
         Callback::from(move |e: Event| {
@@ -50,6 +52,11 @@ pub fn role_editor() -> Html {
             p.spec.iter().filter(|e| e.field() == "rules").map(|e| e.reason().to_owned()).collect()
         })
         .unwrap_or_default();
+    let errors: Vec<Vec<String>> = if store.outputs.is_ok() {
+        Vec::new()
+    } else {
+        (0..rules.len()).map(|index| problems_for(&store, &format!("rules[{index}]"))).collect()
+    };
     html! {
         <section class="card" aria-labelledby="role-title">
             <h2 id="role-title"><span class="step">{ "2" }</span>{ "Build the Role" }</h2>
@@ -73,22 +80,40 @@ pub fn role_editor() -> Html {
                     { "The pipeline deploys with Helm 3 (it keeps releases in Secrets)" }</label>
             </div>
             <Errors id="rules-error" errors={top_errors} />
-            <ol class="rules">
-                { for rules.iter().enumerate().map(|(index, rule)| html! {
-                    <RuleCard
-                        key={index}
-                        {index}
-                        rule={rule.clone()}
-                        errors={problems_for(&store, &format!("rules[{index}]"))}
-                        findings={findings.iter().filter(|f| f.rule == index).cloned().collect::<Vec<_>>()}
-                    />
-                }) }
-            </ol>
+            <RuleList rules={rules.clone()} {errors} helm={*helm} />
             <div class="grid picker-grid">
                 <CatalogPicker />
                 <CustomResource />
             </div>
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+struct RuleListProps {
+    rules: Rc<Vec<Rule>>,
+    /// The validation messages of each rule, in the rules' order; empty when all are valid.
+    errors: Vec<Vec<String>>,
+    helm: bool,
+}
+
+/// The rules with their risk findings. Its own component, so that a keystroke outside the
+/// rules (the namespace, a name) neither lints the Role again nor diffs every card.
+#[function_component(RuleList)]
+fn rule_list(props: &RuleListProps) -> Html {
+    let findings = lint_role(&props.rules, LintOptions { helm: props.helm });
+    html! {
+        <ol class="rules">
+            { for props.rules.iter().enumerate().map(|(index, rule)| html! {
+                <RuleCard
+                    key={index}
+                    {index}
+                    rule={rule.clone()}
+                    errors={props.errors.get(index).cloned().unwrap_or_default()}
+                    findings={findings.iter().filter(|f| f.rule == index).cloned().collect::<Vec<_>>()}
+                />
+            }) }
+        </ol>
     }
 }
 

@@ -6,7 +6,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::state::{Action, MAX_PASTE, Notice, encode_hash, import_spec};
-use crate::{Store, browser};
+use crate::{Latest, Store, browser};
 
 /// The file name of an exported spec.
 pub const SPEC_FILE: &str = "cicd-access.spec.yaml";
@@ -17,10 +17,12 @@ fn notice(store: &Store, error: bool, text: impl Into<String>) {
 
 #[function_component(ShareBar)]
 pub fn share_bar() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    // Reads the state only when a button is used: the bar does not re-render on keystrokes.
+    let Some(latest) = use_context::<Latest>() else { return html! {} };
     let copy_link = |embed: bool| {
-        let store = store.clone();
+        let latest = latest.clone();
         Callback::from(move |_: MouseEvent| {
+            let store = latest.get();
             let link = browser::share_link(&encode_hash(&store.spec), embed);
             let text = if embed {
                 format!(
@@ -46,8 +48,9 @@ pub fn share_bar() -> Html {
         })
     };
     let export = {
-        let store = store.clone();
+        let latest = latest.clone();
         Callback::from(move |_: MouseEvent| {
+            let store = latest.get();
             match browser::download(SPEC_FILE, &store.spec.to_yaml(), "application/yaml") {
                 Ok(()) => notice(
                     &store,
@@ -59,8 +62,9 @@ pub fn share_bar() -> Html {
         })
     };
     let import = {
-        let store = store.clone();
+        let latest = latest.clone();
         Callback::from(move |e: Event| {
+            let store = latest.get();
             let input = e.target_unchecked_into::<HtmlInputElement>();
             let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
             input.set_value("");

@@ -41,7 +41,9 @@ pub struct Form {
     pub server: String,
     pub bound: bool,
     pub duration: String,
-    pub rules: Vec<Rule>,
+    /// Shared, so that copying the state on a keystroke elsewhere does not copy the rules,
+    /// and the rule list sees at once that they did not change.
+    pub rules: Rc<Vec<Rule>>,
 }
 
 impl Form {
@@ -61,7 +63,7 @@ impl Form {
             server: spec.server.clone().unwrap_or_default(),
             bound,
             duration,
-            rules: spec.rules.clone(),
+            rules: Rc::new(spec.rules.clone()),
         }
     }
 
@@ -92,7 +94,7 @@ impl Form {
             cluster_name: self.cluster_name.clone(),
             server: (!self.server.trim().is_empty()).then(|| self.server.clone()),
             token,
-            rules: self.rules.clone(),
+            rules: self.rules.to_vec(),
             ..AccessSpec::default()
         };
         (spec, duration_error)
@@ -105,7 +107,7 @@ impl Form {
 /// and snippets of hidden tabs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outputs {
-    spec: AccessSpec,
+    spec: Rc<AccessSpec>,
     pub manifests: String,
     documents: Vec<Document>,
     steps: OnceCell<Vec<Step>>,
@@ -116,10 +118,10 @@ pub struct Outputs {
 
 impl Outputs {
     /// The outputs of `spec`, or why it has none.
-    pub fn build(spec: &AccessSpec) -> Result<Outputs, SpecErrors> {
+    pub fn build(spec: &Rc<AccessSpec>) -> Result<Outputs, SpecErrors> {
         let documents = build_manifests(spec)?.documents();
         Ok(Outputs {
-            spec: spec.clone(),
+            spec: Rc::clone(spec),
             manifests: yaml_stream(&documents),
             documents,
             steps: OnceCell::new(),
@@ -195,8 +197,9 @@ impl Problems {
 }
 
 /// Runs the core on a form: the outputs, or why there are none.
-pub fn regenerate(form: &Form) -> (AccessSpec, Result<Rc<Outputs>, Problems>) {
+pub fn regenerate(form: &Form) -> (Rc<AccessSpec>, Result<Rc<Outputs>, Problems>) {
     let (spec, duration) = form.to_spec();
+    let spec = Rc::new(spec);
     let built = Outputs::build(&spec);
     let result = match (built, duration) {
         (Ok(outputs), None) => Ok(Rc::new(outputs)),
@@ -406,7 +409,8 @@ impl std::fmt::Debug for Kubeconfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
     pub form: Form,
-    pub spec: AccessSpec,
+    /// Shared with the outputs; a new one only when the form changed.
+    pub spec: Rc<AccessSpec>,
     pub outputs: Result<Rc<Outputs>, Problems>,
     pub check_text: String,
     pub secret_text: String,
@@ -487,8 +491,12 @@ impl State {
     }
 }
 
-fn rule_mut(rules: &mut [Rule], index: usize) -> Option<&mut Rule> {
-    rules.get_mut(index)
+/// The rule at `index`, unshared first; `None` (and the rules left shared) when out of range.
+fn rule_mut(rules: &mut Rc<Vec<Rule>>, index: usize) -> Option<&mut Rule> {
+    if index >= rules.len() {
+        return None;
+    }
+    Rc::make_mut(rules).get_mut(index)
 }
 
 impl Reducible for State {
@@ -510,27 +518,28 @@ impl Reducible for State {
             Action::SetBound(v) => form.bound = v,
             Action::SetDuration(v) => form.duration = v,
             Action::ApplyPreset(name) => {
-                form.rules = name
-                    .as_deref()
-                    .and_then(preset::find)
-                    .map(preset::Preset::rules)
-                    .unwrap_or_default();
+                form.rules = Rc::new(
+                    name.as_deref()
+                        .and_then(preset::find)
+                        .map(preset::Preset::rules)
+                        .unwrap_or_default(),
+                );
             }
-            Action::SetRules(rules) => form.rules = rules,
+            Action::SetRules(rules) => form.rules = Rc::new(rules),
             Action::AddResource { group, resource, verbs } => {
                 let verbs: Vec<&str> = verbs.iter().map(String::as_str).collect();
-                add_resource(&mut form.rules, &group, &resource, &verbs);
+                add_resource(Rc::make_mut(&mut form.rules), &group, &resource, &verbs);
             }
             Action::RemoveRule(index) => {
                 if index < form.rules.len() {
-                    form.rules.remove(index);
+                    Rc::make_mut(&mut form.rules).remove(index);
                 }
             }
             Action::RemoveResource { rule, resource } => {
                 if let Some(r) = rule_mut(&mut form.rules, rule) {
                     r.resources.retain(|x| *x != resource);
                     if r.resources.is_empty() {
-                        form.rules.remove(rule);
+                        Rc::make_mut(&mut form.rules).remove(rule);
                     }
                 }
             }
