@@ -6,18 +6,15 @@ use cicd_access_core::derive::{Deployer, Derivation, DeriveOptions, Source, deri
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::Dispatch;
 use crate::field::rich;
 use crate::state::{Action, MAX_PASTE};
-use crate::{Dispatch, Latest};
 
 #[function_component(DerivePanel)]
 pub fn derive_panel() -> Html {
     // The namespace and the rules are read when a button is used, so the panel does not
     // re-render on every keystroke elsewhere.
-    let (Some(latest), Some(dispatch)) = (use_context::<Latest>(), use_context::<Dispatch>())
-    else {
-        return html! {};
-    };
+    let Some(dispatch) = use_context::<Dispatch>() else { return html! {} };
     let text = use_state(String::new);
     let deployer = use_state(|| Deployer::Apply);
     let delete = use_state(|| false);
@@ -52,7 +49,7 @@ pub fn derive_panel() -> Html {
         let deployer = deployer.clone();
         let delete = delete.clone();
         let result = result.clone();
-        let latest = latest.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
             if text.len() > MAX_PASTE {
                 result.set(Some(Err(
@@ -61,7 +58,7 @@ pub fn derive_panel() -> Html {
                 return;
             }
             let options = DeriveOptions {
-                namespace: latest.get().spec.namespace.clone(),
+                namespace: dispatch.latest().spec.namespace.clone(),
                 delete: *delete,
                 ..DeriveOptions::new(*deployer)
             };
@@ -71,13 +68,12 @@ pub fn derive_panel() -> Html {
         })
     };
     let take = |merge: bool| {
-        let latest = latest.clone();
         let dispatch = dispatch.clone();
         let result = result.clone();
         Callback::from(move |_: MouseEvent| {
             if let Some(Ok(derivation)) = &*result {
                 let rules = if merge {
-                    merge_rules(&latest.get().form.rules, &derivation.rules())
+                    merge_rules(&dispatch.latest().form.rules, &derivation.rules())
                 } else {
                     derivation.rules()
                 };

@@ -7,14 +7,16 @@ use cicd_access_core::kubeconfig::DEFAULT_FILE;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::Store;
 use crate::field::TextField;
 use crate::outputs::CopyDownload;
 use crate::state::Action;
+use crate::{Dispatch, Store};
 
 #[function_component(KubeconfigPanel)]
 pub fn kubeconfig_panel() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let (Some(store), Some(dispatch)) = (use_context::<Store>(), use_context::<Dispatch>()) else {
+        return html! {};
+    };
     let on_secret = {
         let store = store.clone();
         Callback::from(move |e: InputEvent| {
@@ -24,7 +26,7 @@ pub fn kubeconfig_panel() -> Html {
         })
     };
     // Made once, so the server field skips re-rendering while its value is unchanged.
-    let on_server = use_memo(store.dispatcher(), |dispatch| {
+    let on_server = use_memo(dispatch, |dispatch| {
         let dispatch = dispatch.clone();
         Callback::from(move |value: String| dispatch.dispatch(Action::SetKubeconfigServer(value)))
     });

@@ -25,25 +25,28 @@ use crate::state::{Action, State};
 
 /// The page state, shared with every section through a context.
 pub type Store = UseReducerHandle<State>;
-/// Only the means to change the state: components that need no state take this, so a
-/// keystroke elsewhere does not re-render them (it never changes).
-pub type Dispatch = UseReducerDispatcher<State>;
-
-/// The state as of the last render, for handlers that read it only when they run (a
-/// click): it never changes itself, so reading it does not re-render a component on every
-/// keystroke the way `Store` does.
+/// Changing the state, and reading it when an event runs. It is the same on every render,
+/// so components that take it and not `Store` do not re-render on every keystroke.
 #[derive(Clone, Debug)]
-pub struct Latest(Rc<RefCell<Store>>);
+pub struct Dispatch {
+    dispatcher: UseReducerDispatcher<State>,
+    /// The state as of the last render, for handlers that read it only when they run (a click).
+    latest: Rc<RefCell<Store>>,
+}
 
-impl Latest {
-    pub fn get(&self) -> Store {
-        self.0.borrow().clone()
+impl Dispatch {
+    pub fn dispatch(&self, action: Action) {
+        self.dispatcher.dispatch(action);
+    }
+
+    pub fn latest(&self) -> Store {
+        self.latest.borrow().clone()
     }
 }
 
-impl PartialEq for Latest {
+impl PartialEq for Dispatch {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        self.dispatcher == other.dispatcher && Rc::ptr_eq(&self.latest, &other.latest)
     }
 }
 
@@ -82,11 +85,14 @@ pub struct AppProps {
 pub fn app(props: &AppProps) -> Html {
     let hash = props.hash.clone();
     let store = use_reducer(move || State::from_hash(&hash));
-    let latest = {
+    let dispatch = {
         let store = store.clone();
-        use_memo((), move |()| Latest(Rc::new(RefCell::new(store))))
+        use_memo((), move |()| Dispatch {
+            dispatcher: store.dispatcher(),
+            latest: Rc::new(RefCell::new(store)),
+        })
     };
-    *latest.0.borrow_mut() = store.clone();
+    *dispatch.latest.borrow_mut() = store.clone();
     // For the first-render benchmark: the effect runs once the first render is in the DOM.
     use_effect_with((), |()| {
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
@@ -147,10 +153,8 @@ pub fn app(props: &AppProps) -> Html {
     // sections that read the state do.
     html! {
         <ContextProvider<Store> context={store.clone()}>
-        <ContextProvider<Dispatch> context={store.dispatcher()}>
-        <ContextProvider<Latest> context={(*latest).clone()}>
+        <ContextProvider<Dispatch> context={(*dispatch).clone()}>
             <Page embed={props.embed} />
-        </ContextProvider<Latest>>
         </ContextProvider<Dispatch>>
         </ContextProvider<Store>>
     }

@@ -6,7 +6,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::state::{Action, MAX_PASTE, Notice, encode_hash, import_spec};
-use crate::{Latest, Store, browser};
+use crate::{Dispatch, Store, browser};
 
 /// The file name of an exported spec.
 pub const SPEC_FILE: &str = "cicd-access.spec.yaml";
@@ -18,11 +18,11 @@ fn notice(store: &Store, error: bool, text: impl Into<String>) {
 #[function_component(ShareBar)]
 pub fn share_bar() -> Html {
     // Reads the state only when a button is used: the bar does not re-render on keystrokes.
-    let Some(latest) = use_context::<Latest>() else { return html! {} };
+    let Some(dispatch) = use_context::<Dispatch>() else { return html! {} };
     let copy_link = |embed: bool| {
-        let latest = latest.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
-            let store = latest.get();
+            let store = dispatch.latest();
             let link = browser::share_link(&encode_hash(&store.spec), embed);
             let text = if embed {
                 format!(
@@ -48,9 +48,9 @@ pub fn share_bar() -> Html {
         })
     };
     let export = {
-        let latest = latest.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
-            let store = latest.get();
+            let store = dispatch.latest();
             match browser::download(SPEC_FILE, &store.spec.to_yaml(), "application/yaml") {
                 Ok(()) => notice(
                     &store,
@@ -62,9 +62,9 @@ pub fn share_bar() -> Html {
         })
     };
     let import = {
-        let latest = latest.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event| {
-            let store = latest.get();
+            let store = dispatch.latest();
             let input = e.target_unchecked_into::<HtmlInputElement>();
             let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
             input.set_value("");
