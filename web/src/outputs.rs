@@ -197,13 +197,13 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                     </div>
                     if **each {
                         { for outputs.documents().iter().map(|d| {
-                            let file = format!("{}-{}.yaml", d.kind.to_lowercase(), d.name);
+                            let file = format!("{}-{}.yaml", d.kind.to_ascii_lowercase(), d.name);
                             let what = format!("the {} {}", d.kind, d.name);
                             html! {
                                 <div class="output">
                                     <div class="output-head"><h3>{ format!("{} {}", d.kind, d.name) }</h3>
                                         <CopyDownload text={d.yaml.clone()} file={file} what={what.clone()} mime="application/yaml" /></div>
-                                    <Code text={d.yaml.clone()} id={format!("manifest-{}", d.kind.to_lowercase())} label={what} />
+                                    <Code text={d.yaml.clone()} id={format!("manifest-{}", d.kind.to_ascii_lowercase())} label={what} />
                                 </div>
                             }
                         }) }

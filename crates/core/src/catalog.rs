@@ -194,14 +194,16 @@ pub fn is_builtin_group(group: &str) -> bool {
 }
 
 /// Search as the page's search box does: by plural, kind or group, case-insensitive.
+/// Every name in the catalog is ASCII, so ASCII case folding is enough (and keeps
+/// Unicode's case tables out of the page).
 pub fn search(query: &str) -> Vec<&'static CatalogEntry> {
-    let query = query.trim().to_lowercase();
+    let query = query.trim().to_ascii_lowercase();
     CATALOG
         .iter()
         .filter(|e| {
             query.is_empty()
                 || e.resource().contains(&query)
-                || e.kind.to_lowercase().contains(&query)
+                || e.kind.to_ascii_lowercase().contains(&query)
                 || e.group.contains(&query)
         })
         .collect()
@@ -209,7 +211,7 @@ pub fn search(query: &str) -> Vec<&'static CatalogEntry> {
 
 /// The closest catalog resource to a misspelt one ("did you mean `deployments`?").
 pub fn suggest(resource: &str) -> Option<&'static CatalogEntry> {
-    let wanted = resource.to_lowercase();
+    let wanted = resource.to_ascii_lowercase();
     CATALOG
         .iter()
         .map(|e| (edit_distance(&wanted, &e.resource()), e))
