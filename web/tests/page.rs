@@ -237,6 +237,28 @@ async fn derive_panel_feeds_the_rule_builder() {
     assert!(wait_for(&root, "#derive-result").await.contains("Could not derive"));
 }
 
+/// The panel does not re-render on keystrokes elsewhere: it must read the namespace and
+/// the rules as they are when its buttons are used, not as they were when it last rendered.
+#[wasm_bindgen_test]
+async fn derive_panel_uses_the_access_as_it_is_when_clicked() {
+    let root = mount(false, String::new()).await;
+    click(&root, "#current-namespace").await;
+    type_into(&root, "#namespace", "team-d").await;
+    let manifests = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: here\n  namespace: team-d\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: there\n  namespace: elsewhere\n";
+    type_into(&root, "#derive-text", manifests).await;
+    click(&root, "#derive-run").await;
+    let result = wait_for(&root, "#derive-result").await;
+    assert!(result.contains("ConfigMap there:"), "the object outside team-d is refused: {result}");
+    assert!(!result.contains("ConfigMap here:"), "the object in team-d is not: {result}");
+    // The preset's third rule (ingresses) goes after the panel rendered; merging must not bring it back.
+    click(&root, "button[aria-label='Remove rule 3']").await;
+    until(&root, "#manifests", |t| !t.contains("ingresses")).await;
+    click(&root, "#derive-merge").await;
+    let yaml = until(&root, "#manifests", |t| t.contains("configmaps")).await;
+    assert!(yaml.contains("deployments") && yaml.contains("configmaps"), "{yaml}");
+    assert!(!yaml.contains("ingresses"), "merged into the rules as they are now: {yaml}");
+}
+
 /// Waits until the address bar has followed the last keystroke (with room to spare).
 async fn past_hash_delay() {
     yew::platform::time::sleep(Duration::from_millis(
