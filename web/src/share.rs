@@ -6,13 +6,13 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::state::{Action, MAX_PASTE, Notice, encode_hash, import_spec};
-use crate::{Dispatch, Store, browser};
+use crate::{Dispatch, browser};
 
 /// The file name of an exported spec.
 pub const SPEC_FILE: &str = "cicd-access.spec.yaml";
 
-fn notice(store: &Store, error: bool, text: impl Into<String>) {
-    store.dispatch(Action::SetNotice(Some(Notice { error, text: text.into() })));
+fn notice(dispatch: &Dispatch, error: bool, text: impl Into<String>) {
+    dispatch.dispatch(Action::SetNotice(Some(Notice { error, text: text.into() })));
 }
 
 #[function_component(ShareBar)]
@@ -22,8 +22,7 @@ pub fn share_bar() -> Html {
     let copy_link = |embed: bool| {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
-            let store = dispatch.latest();
-            let link = browser::share_link(&encode_hash(&store.spec), embed);
+            let link = browser::share_link(&encode_hash(&dispatch.latest().spec), embed);
             let text = if embed {
                 format!(
                     "<iframe src=\"{link}\" title=\"cicd-access\" width=\"100%\" height=\"900\" loading=\"lazy\"></iframe>"
@@ -31,46 +30,48 @@ pub fn share_bar() -> Html {
             } else {
                 link
             };
-            let store = store.clone();
+            let dispatch = dispatch.clone();
             browser::copy(&text, move |result| match result {
                 Ok(()) if embed => notice(
-                    &store,
+                    &dispatch,
                     false,
                     "Copied an <iframe> for your documentation: it opens this access in the compact view.",
                 ),
                 Ok(()) => notice(
-                    &store,
+                    &dispatch,
                     false,
                     "Copied the share link. It holds the access spec only: no token, nothing pasted.",
                 ),
-                Err(e) => notice(&store, true, e),
+                Err(e) => notice(&dispatch, true, e),
             });
         })
     };
     let export = {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
-            let store = dispatch.latest();
-            match browser::download(SPEC_FILE, &store.spec.to_yaml(), "application/yaml") {
+            match browser::download(
+                SPEC_FILE,
+                &dispatch.latest().spec.to_yaml(),
+                "application/yaml",
+            ) {
                 Ok(()) => notice(
-                    &store,
+                    &dispatch,
                     false,
                     format!("Saved {SPEC_FILE}: the CiCdAccess file kubectl cicd reads."),
                 ),
-                Err(e) => notice(&store, true, format!("export failed: {e}")),
+                Err(e) => notice(&dispatch, true, format!("export failed: {e}")),
             }
         })
     };
     let import = {
         let dispatch = dispatch.clone();
         Callback::from(move |e: Event| {
-            let store = dispatch.latest();
             let input = e.target_unchecked_into::<HtmlInputElement>();
             let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
             input.set_value("");
             if file.size() > f64::from(u32::try_from(MAX_PASTE).unwrap_or(u32::MAX)) {
                 notice(
-                    &store,
+                    &dispatch,
                     true,
                     format!(
                         "{} is over 1 MB; a CiCdAccess spec is a few KB, so this is not one",
@@ -79,7 +80,7 @@ pub fn share_bar() -> Html {
                 );
                 return;
             }
-            let store = store.clone();
+            let dispatch = dispatch.clone();
             let name = file.name();
             let promise = file.unchecked_ref::<web_sys::Blob>().text();
             wasm_bindgen_futures::spawn_local(async move {
@@ -88,14 +89,14 @@ pub fn share_bar() -> Html {
                     .ok()
                     .and_then(|v| v.as_string());
                 let Some(text) = text else {
-                    notice(&store, true, format!("{name} could not be read as text"));
+                    notice(&dispatch, true, format!("{name} could not be read as text"));
                     return;
                 };
                 match import_spec(&text) {
                     Ok((spec, note)) => {
-                        store.dispatch(Action::Load(Box::new(spec)));
+                        dispatch.dispatch(Action::Load(Box::new(spec)));
                         notice(
-                            &store,
+                            &dispatch,
                             false,
                             match note {
                                 Some(note) => format!("Imported {name}: {note}"),
@@ -103,7 +104,7 @@ pub fn share_bar() -> Html {
                             },
                         );
                     }
-                    Err(e) => notice(&store, true, format!("{name}: {e}")),
+                    Err(e) => notice(&dispatch, true, format!("{name}: {e}")),
                 }
             });
         })
