@@ -378,6 +378,11 @@ pub enum Action {
     AssembleKubeconfig,
     ClearSecret,
     SetNotice(Option<Notice>),
+    /// A keystroke's work, done once while the page is idle after its first render, before a
+    /// person types (`State::warm_up`). [`Action::WarmedUp`] undoes it.
+    WarmUp,
+    /// The outputs of the form again, after [`Action::WarmUp`].
+    WarmedUp,
 }
 
 /// A message about something the user did (import, share link), shown at the top.
@@ -492,6 +497,25 @@ impl State {
 }
 
 /// The rule at `index`, unshared first; `None` (and the rules left shared) when out of range.
+impl State {
+    /// Part of the warm-up before a person's first keystroke (`warm_up_when_idle` in the
+    /// crate root): the core builds the outputs of a changed namespace, thrown away, and the
+    /// shown manifests gain a space before their last newline, a change of the page's text
+    /// that cannot be seen. The spec, the form and the share link are untouched.
+    fn warm_up(&mut self) {
+        let mut changed = self.form.clone();
+        changed.namespace.push('x');
+        drop(regenerate(&changed));
+        if let Ok(outputs) = &self.outputs
+            && let Some(body) = outputs.manifests.strip_suffix('\n')
+        {
+            let mut shown = (**outputs).clone();
+            shown.manifests = format!("{body} \n");
+            self.outputs = Ok(Rc::new(shown));
+        }
+    }
+}
+
 fn rule_mut(rules: &mut Rc<Vec<Rule>>, index: usize) -> Option<&mut Rule> {
     if index >= rules.len() {
         return None;
@@ -595,6 +619,11 @@ impl Reducible for State {
                 next.notice = notice;
                 form_changed = false;
             }
+            Action::WarmUp => {
+                next.warm_up();
+                form_changed = false;
+            }
+            Action::WarmedUp => {}
         }
         if form_changed {
             let (spec, outputs) = regenerate(&next.form);
@@ -705,6 +734,22 @@ mod tests {
         let state = reduce(state, Action::ToggleVerb { rule: 99, verb: "get".into() });
         let state = reduce(state, Action::SetResourceNames { rule: 99, text: "x".into() });
         assert_eq!(state.form, before);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn warming_up_changes_only_unseen_text_and_is_undone() {
+        let state = State::default();
+        let warm = reduce(state.clone(), Action::WarmUp);
+        assert!(Rc::ptr_eq(&warm.spec, &state.spec), "the share link must not follow the warm-up");
+        assert_eq!(warm.form, state.form);
+        let (before, during) = (state.outputs.clone().unwrap(), warm.outputs.clone().unwrap());
+        assert_ne!(during.manifests, before.manifests);
+        assert_eq!(during.manifests.replace(" \n", "\n"), before.manifests);
+        assert_eq!(during.manifests.lines().count(), before.manifests.lines().count());
+        let back = reduce(warm, Action::WarmedUp);
+        assert_eq!(back.outputs, state.outputs);
+        assert_eq!(*back.spec, *state.spec);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -319,3 +319,34 @@ async fn opening_the_page_leaves_its_link_as_it_is() {
     past_hash_delay().await;
     assert!(namespaces_written().iter().any(|n| n == "typed-after"), "{:?}", namespaces_written());
 }
+
+#[wasm_bindgen(
+    inline_js = "export function record_texts(root, selector) { const seen = []; new MutationObserver(() => { const shown = root.querySelector(selector); if (shown) seen.push(shown.textContent); }).observe(root, { subtree: true, childList: true, characterData: true }); return seen; }"
+)]
+extern "C" {
+    /// From now on, the text of `selector` under `root` after every change there.
+    fn record_texts(root: &Element, selector: &str) -> js_sys::Array;
+}
+
+#[wasm_bindgen_test]
+async fn the_warm_up_before_the_first_keystroke_leaves_the_page_as_it_was() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    let seen = record_texts(&root, "#manifests");
+    yew::Renderer::<App>::with_root_and_props(
+        root.clone(),
+        AppProps { embed: false, hash: String::new().into() },
+    )
+    .render();
+    let expected = build_manifests(&preset::find("deployment-service-ingress").unwrap().spec())
+        .unwrap()
+        .to_yaml();
+    // It runs once the browser is idle after the first render, and ends a frame later.
+    yew::platform::time::sleep(Duration::from_millis(500)).await;
+    let seen: Vec<String> = seen.iter().filter_map(|text| text.as_string()).collect();
+    assert!(
+        seen.iter().any(|text| *text != expected && text.replace(" \n", "\n") == expected),
+        "the shown manifests never changed unseen: {seen:?}"
+    );
+    assert_eq!(text(&root, "#manifests"), expected);
+}
