@@ -471,6 +471,23 @@ impl State {
         }
     }
 
+    /// Part of the warm-up before a person's first keystroke (`warm_up_when_idle` in the
+    /// crate root): the core builds the outputs of a changed namespace, thrown away, and the
+    /// shown manifests gain a space before their last newline, a change of the page's text
+    /// that cannot be seen. The spec, the form and the share link are untouched.
+    fn warm_up(&mut self) {
+        let mut changed = self.form.clone();
+        changed.namespace.push('x');
+        drop(regenerate(&changed));
+        if let Ok(outputs) = &self.outputs
+            && let Some(body) = outputs.manifests.strip_suffix('\n')
+        {
+            let mut shown = (**outputs).clone();
+            shown.manifests = format!("{body} \n");
+            self.outputs = Ok(Rc::new(shown));
+        }
+    }
+
     fn assemble_kubeconfig(&self) -> Result<Kubeconfig, String> {
         let server = self.effective_kubeconfig_server();
         if server.is_empty() {
@@ -497,25 +514,6 @@ impl State {
 }
 
 /// The rule at `index`, unshared first; `None` (and the rules left shared) when out of range.
-impl State {
-    /// Part of the warm-up before a person's first keystroke (`warm_up_when_idle` in the
-    /// crate root): the core builds the outputs of a changed namespace, thrown away, and the
-    /// shown manifests gain a space before their last newline, a change of the page's text
-    /// that cannot be seen. The spec, the form and the share link are untouched.
-    fn warm_up(&mut self) {
-        let mut changed = self.form.clone();
-        changed.namespace.push('x');
-        drop(regenerate(&changed));
-        if let Ok(outputs) = &self.outputs
-            && let Some(body) = outputs.manifests.strip_suffix('\n')
-        {
-            let mut shown = (**outputs).clone();
-            shown.manifests = format!("{body} \n");
-            self.outputs = Ok(Rc::new(shown));
-        }
-    }
-}
-
 fn rule_mut(rules: &mut Rc<Vec<Rule>>, index: usize) -> Option<&mut Rule> {
     if index >= rules.len() {
         return None;
