@@ -53,13 +53,14 @@ console.log(`transfer: ${gz} B = ${(gz / 1000).toFixed(1)} KB gzip (target <= 25
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 // The baseline: one line of text, with the mark the bench waits for set by a same-origin script.
+const BASELINE = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>baseline</title></head><body><p>One line.</p><script src="__baseline.js"></script></body></html>';
 // The page as static HTML: its DOM once rendered, without the module script, marked by the
-// baseline's script at the end of the body. Taken from the first visit (see below).
+// baseline's script at the end of the body. Taken from the first visit (see below). The
+// fields' values are properties, not attributes, so the copy shows the fields empty.
 let staticCopy = '';
 const STATIC_COPY = `'<!doctype html>' + document.documentElement.outerHTML
   .replace(/<script type="module"[^>]*><\\/script>/, '')
   .replace('</body>', '<script src="__baseline.js"></script></body>')`;
-const BASELINE = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>baseline</title></head><body><p>One line.</p><script src="__baseline.js"></script></body></html>';
 // Every load asks for /load-N/...: the same files under a path the browser has not seen.
 const server = createServer((req, res) => {
   const path = new URL(req.url, 'http://x').pathname.replace(/^\/load-\d+\//, '/');
@@ -207,7 +208,9 @@ const BROWSERS = [
 // A person cannot press a key in the frame the page first appears in: seeing it takes a
 // reaction time (about 250 ms at the quickest), and the caret must be put in the field
 // first. Series typed from that first frame show what cold code costs at the limit; series
-// begun 250 ms later show what a person can meet.
+// begun 250 ms later show what a person can meet. Both wait for the rendered mark and the
+// first paint: polling for the field instead let the first keystroke land in the frame that
+// lays out and paints the whole page for the first time.
 const SERIES = Number(process.env.SERIES ?? 5);
 const STARTS = [['from the first frame after the page has painted (no person is this quick)', 0], ['begun 250 ms after it has painted (a quick person)', 250]];
 const DROPPED = 1.5 * (1000 / 60);
