@@ -261,8 +261,8 @@ fn embed_foot() -> Html {
 /// time, on its first call, and lays out and paints changed text for the first time, so a
 /// cold first keystroke on a 40-rule Role often missed its frame. The namespace field gets
 /// an `input` event with its value unchanged (the handler, the reducer, the form's render),
-/// the share link's timer is made and cancelled, and [`Action::WarmUp`] changes the shown
-/// manifests, unseen, for one frame.
+/// the share link's timer is made and cancelled, and [`Action::WarmUp`] splits the shown
+/// manifests into other blocks for one frame.
 fn warm_up_when_idle(dispatch: Dispatch) {
     let first = Rc::clone(&dispatch.latest().spec);
     browser::when_idle(move || {

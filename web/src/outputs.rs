@@ -79,21 +79,23 @@ struct CodeProps {
     text: AttrValue,
     id: AttrValue,
     label: AttrValue,
+    /// The page is warming up (`State::warming`): blocks one line shorter.
+    #[prop_or_default]
+    warming: bool,
 }
 
 /// Lines per block of a shown text.
 const CHUNK_LINES: usize = 16;
 
-/// The text in blocks of `CHUNK_LINES` lines, each ending with its newline: their
-/// concatenation is the text, byte for byte.
-fn chunks(text: &str) -> impl Iterator<Item = &str> {
+/// The text in blocks of `lines` lines, each ending with its newline: their concatenation
+/// is the text, byte for byte.
+fn chunks(text: &str, lines: usize) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let end =
-            rest.match_indices('\n').nth(CHUNK_LINES - 1).map_or(rest.len(), |(at, _)| at + 1);
+        let end = rest.match_indices('\n').nth(lines - 1).map_or(rest.len(), |(at, _)| at + 1);
         let (chunk, tail) = rest.split_at(end);
         rest = tail;
         Some(chunk)
@@ -108,7 +110,7 @@ fn chunks(text: &str) -> impl Iterator<Item = &str> {
 fn code(props: &CodeProps) -> Html {
     html! {
         <pre class="code" id={props.id.clone()} tabindex="0" aria-label={props.label.clone()}><code>
-            { for chunks(&props.text).map(|chunk| html! { <span class="chunk">{ chunk.to_owned() }</span> }) }
+            { for chunks(&props.text, CHUNK_LINES - usize::from(props.warming)).map(|chunk| html! { <span class="chunk">{ chunk.to_owned() }</span> }) }
         </code></pre>
     }
 }
@@ -141,7 +143,7 @@ pub fn outputs_panel() -> Html {
         })
     };
     let body = match &store.outputs {
-        Ok(outputs) => tab_body(*tab, outputs, &each),
+        Ok(outputs) => tab_body(*tab, outputs, &each, store.warming),
         Err(problems) => withheld(problems),
     };
     html! {
@@ -182,7 +184,7 @@ fn withheld(problems: &Problems) -> Html {
     }
 }
 
-fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
+fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>, warming: bool) -> Html {
     match tab {
         Tab::Manifests => {
             let toggle = |value: bool| {
@@ -211,7 +213,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                         <div class="output">
                             <div class="output-head"><h3>{ "cicd-access.yaml" }<span class="muted">{ " — kubectl apply -f cicd-access.yaml" }</span></h3>
                                 <CopyDownload text={outputs.manifests.clone()} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
-                            <Code text={outputs.manifests.clone()} id="manifests" label="All manifests" />
+                            <Code text={outputs.manifests.clone()} id="manifests" label="All manifests" {warming} />
                         </div>
                     }
                 </>
@@ -269,14 +271,16 @@ mod tests {
     fn chunks_join_to_the_text() {
         let lines: Vec<String> = (0..40).map(|i| format!("line {i}\n")).collect();
         let text = lines.concat();
-        let parts: Vec<&str> = chunks(&text).collect();
+        let parts: Vec<&str> = chunks(&text, CHUNK_LINES).collect();
         assert_eq!(parts.len(), 3);
         assert_eq!(parts[0].lines().count(), CHUNK_LINES);
         assert!(parts[0].ends_with("line 15\n"));
         assert_eq!(parts.concat(), text);
+        assert_eq!(chunks(&text, CHUNK_LINES - 1).next().map(|c| c.lines().count()), Some(15));
+        assert_eq!(chunks(&text, CHUNK_LINES - 1).collect::<String>(), text);
         for text in ["", "no newline", "one\n", "a\nb"] {
-            assert_eq!(chunks(text).collect::<String>(), text);
+            assert_eq!(chunks(text, CHUNK_LINES).collect::<String>(), text);
         }
-        assert_eq!(chunks("").count(), 0);
+        assert_eq!(chunks("", CHUNK_LINES).count(), 0);
     }
 }

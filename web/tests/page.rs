@@ -321,18 +321,19 @@ async fn opening_the_page_leaves_its_link_as_it_is() {
 }
 
 #[wasm_bindgen(
-    inline_js = "export function record_texts(root, selector) { const seen = []; new MutationObserver(() => { const shown = root.querySelector(selector); if (shown) seen.push(shown.textContent); }).observe(root, { subtree: true, childList: true, characterData: true }); return seen; }"
+    inline_js = "export function record_shown(root, selector) { const seen = []; new MutationObserver(() => { const shown = root.querySelector(selector); const block = shown && shown.querySelector('.chunk'); if (block) seen.push([shown.textContent, block.textContent.split('\\n').length - 1]); }).observe(root, { subtree: true, childList: true, characterData: true }); return seen; }"
 )]
 extern "C" {
-    /// From now on, the text of `selector` under `root` after every change there.
-    fn record_texts(root: &Element, selector: &str) -> js_sys::Array;
+    /// From now on, after every change under `root`: the text of `selector` and the lines
+    /// of its first block.
+    fn record_shown(root: &Element, selector: &str) -> js_sys::Array;
 }
 
 #[wasm_bindgen_test]
-async fn the_warm_up_before_the_first_keystroke_leaves_the_page_as_it_was() {
+async fn the_warm_up_before_the_first_keystroke_never_changes_the_text_shown() {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    let seen = record_texts(&root, "#manifests");
+    let seen = record_shown(&root, "#manifests");
     yew::Renderer::<App>::with_root_and_props(
         root.clone(),
         AppProps { embed: false, hash: String::new().into() },
@@ -341,12 +342,20 @@ async fn the_warm_up_before_the_first_keystroke_leaves_the_page_as_it_was() {
     let expected = build_manifests(&preset::find("deployment-service-ingress").unwrap().spec())
         .unwrap()
         .to_yaml();
-    // It runs once the browser is idle after the first render, and ends a frame later.
+    // It runs once the browser is idle after the first render, and ends two frames later.
     yew::platform::time::sleep(Duration::from_millis(500)).await;
-    let seen: Vec<String> = seen.iter().filter_map(|text| text.as_string()).collect();
-    assert!(
-        seen.iter().any(|text| *text != expected && text.replace(" \n", "\n") == expected),
-        "the shown manifests never changed unseen: {seen:?}"
-    );
-    assert_eq!(text(&root, "#manifests"), expected);
+    let seen: Vec<(String, f64)> = seen
+        .iter()
+        .map(|entry| {
+            let entry = js_sys::Array::from(&entry);
+            (
+                entry.get(0).as_string().unwrap_or_default(),
+                entry.get(1).as_f64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(seen.iter().all(|(text, _)| *text == expected), "the text shown changed: {seen:?}");
+    let blocks: Vec<f64> = seen.iter().map(|(_, lines)| *lines).collect();
+    assert!(blocks.contains(&15.0), "the warm-up never ran: {blocks:?}");
+    assert_eq!(blocks.last(), Some(&16.0), "the warm-up was not undone: {blocks:?}");
 }
