@@ -381,7 +381,7 @@ pub enum Action {
     /// A keystroke's work, done once while the page is idle after its first render, before a
     /// person types (`State::warm_up`). [`Action::WarmedUp`] undoes it.
     WarmUp,
-    /// The outputs of the form again, after [`Action::WarmUp`].
+    /// The manifests in their usual blocks again, after [`Action::WarmUp`].
     WarmedUp,
 }
 
@@ -620,7 +620,10 @@ impl Reducible for State {
                 next.warm_up();
                 form_changed = false;
             }
-            Action::WarmedUp => next.warming = false,
+            Action::WarmedUp => {
+                next.warming = false;
+                form_changed = false;
+            }
         }
         if form_changed {
             let (spec, outputs) = regenerate(&next.form);
@@ -746,6 +749,7 @@ mod tests {
         assert!(!back.warming);
         assert_eq!(back.outputs, state.outputs);
         assert_eq!(*back.spec, *state.spec);
+        assert!(Rc::ptr_eq(&back.spec, &state.spec), "nothing to build again");
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
