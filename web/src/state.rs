@@ -381,7 +381,8 @@ pub enum Action {
     /// A keystroke's work, done once while the page is idle after its first render, before a
     /// person types (`State::warm_up`). [`Action::WarmedUp`] undoes it.
     WarmUp,
-    /// The manifests in their usual blocks again, after [`Action::WarmUp`].
+    /// The manifests in their usual blocks again, after [`Action::WarmUp`], from the
+    /// form's outputs built once more.
     WarmedUp,
 }
 
@@ -620,10 +621,10 @@ impl Reducible for State {
                 next.warm_up();
                 form_changed = false;
             }
-            Action::WarmedUp => {
-                next.warming = false;
-                form_changed = false;
-            }
+            // The form's outputs are built again although nothing changed: a second run of
+            // the core while the page is idle. Without it, 3 of 80 first keystrokes dropped
+            // a frame against 0 of 80 (interleaved, 10-series runs of the bench).
+            Action::WarmedUp => next.warming = false,
         }
         if form_changed {
             let (spec, outputs) = regenerate(&next.form);
@@ -749,7 +750,6 @@ mod tests {
         assert!(!back.warming);
         assert_eq!(back.outputs, state.outputs);
         assert_eq!(*back.spec, *state.spec);
-        assert!(Rc::ptr_eq(&back.spec, &state.spec), "nothing to build again");
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
