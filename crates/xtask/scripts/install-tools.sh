@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and the page build need, skipping what is already there.
-# Usage: install-tools.sh [apt|wasm|nightly|trunk|node|all]...
+# Usage: install-tools.sh [apt|wasm|nightly|trunk|node|crates|all]...
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -54,6 +54,11 @@ nightly_tools() {
     say "adding rust-src to $toolchain"
     rustup component add rust-src --toolchain "$toolchain"
   fi
+  # -Zbuild-std compiles std's own dependencies (library/Cargo.lock of rust-src), and Trunk
+  # runs cargo --offline: they must be in cargo's cache before the page is built.
+  say "fetching std's dependencies for $toolchain's -Zbuild-std"
+  rustup run "$toolchain" cargo fetch --quiet \
+    --manifest-path "$(rustup run "$toolchain" rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.toml"
 }
 
 trunk_tool() {
@@ -76,6 +81,12 @@ node_tools() {
   fi
 }
 
+crates() {
+  # Trunk builds the page with cargo --offline: the workspace's crates must be fetched first.
+  say "fetching the workspace's crates"
+  (cd "$root" && cargo fetch --locked --quiet)
+}
+
 targets=("$@")
 ((${#targets[@]})) || targets=(all)
 for target in "${targets[@]}"; do
@@ -85,7 +96,8 @@ for target in "${targets[@]}"; do
     nightly) nightly_tools ;;
     trunk) trunk_tool ;;
     node) node_tools ;;
-    all) apt_tools; wasm_tools; nightly_tools; trunk_tool; node_tools ;;
+    crates) crates ;;
+    all) apt_tools; wasm_tools; nightly_tools; trunk_tool; node_tools; crates ;;
     *) say "unknown tool set $target"; exit 2 ;;
   esac
 done

@@ -77,7 +77,7 @@ fn clippy(selection: &[&str]) -> Result<()> {
 }
 
 fn install() -> Result<()> {
-    script("install-tools.sh", &["apt", "wasm", "nightly", "node", "trunk"])?;
+    script("install-tools.sh", &["apt", "wasm", "nightly", "node", "trunk", "crates"])?;
     script("install-kubernetes.sh", &[])
 }
 
@@ -98,7 +98,7 @@ fn test() -> Result<()> {
 }
 
 fn serve() -> Result<()> {
-    script("install-tools.sh", &["wasm", "nightly", "node", "trunk"])?;
+    script("install-tools.sh", &["wasm", "nightly", "node", "trunk", "crates"])?;
     script("web.sh", &["serve"])
 }
 
