@@ -23,15 +23,13 @@ use crate::addons::{CERT_MANAGER_ROLES, CRD_NAMES, CRDS};
 use crate::identity::Identity;
 use crate::kubectl::Kubectl;
 use crate::pki::Pki;
+use crate::prerequisites::{self, kubernetes_version};
 use crate::process::{Process, Watchdog};
 
-/// The Kubernetes version the harness runs (the one Debian ships as source).
-pub const KUBERNETES_VERSION: &str = "1.20.2";
 /// Number of pre-created static token users (`user-0`, `user-1`, ...) that
 /// [`ControlPlane::user_with_rules`] and friends hand out, one per call.
 pub const USER_POOL_SIZE: usize = 400;
 
-const INSTALL_HINT: &str = "run `cargo xtask test` (installs the control plane)";
 /// Generous: CI compiles on the same two cores while the control plane starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const RBAC_TIMEOUT: Duration = Duration::from_secs(20);
@@ -108,7 +106,8 @@ impl ControlPlane {
     fn announce(&self, which: &str) {
         let _ = writeln!(
             io::stderr(),
-            "cicd-access-tests: control plane ({which}, kubernetes {KUBERNETES_VERSION}) ready in {:.1?} at {}, logs in {}",
+            "cicd-access-tests: control plane ({which}, kubernetes {}) ready in {:.1?} at {}, logs in {}",
+            kubernetes_version(),
             self.startup_time,
             self.server,
             self.dir().join("logs").display()
@@ -118,7 +117,7 @@ impl ControlPlane {
     /// Starts a control plane. Ports are picked free but could be taken by another process
     /// before a component binds them, so that one failure is retried with new ports.
     pub fn try_start() -> Result<ControlPlane> {
-        let binaries = Binaries::find()?;
+        let binaries = Binaries::find();
         let mut attempt = 1;
         loop {
             match ControlPlane::start_once(&binaries) {
@@ -662,39 +661,17 @@ struct Binaries {
 }
 
 impl Binaries {
-    fn find() -> Result<Binaries> {
-        let kubernetes = if let Some(dir) = env::var_os("CICD_ACCESS_K8S_BIN") {
-            PathBuf::from(dir)
-        } else {
-            let cache = env::var_os("CICD_ACCESS_CACHE").map(PathBuf::from).or_else(|| {
-                env::var_os("HOME").map(|home| Path::new(&home).join(".cache/cicd-access"))
-            });
-            cache
-                .context("neither CICD_ACCESS_CACHE nor HOME is set")?
-                .join(format!("kubernetes-{KUBERNETES_VERSION}"))
-        };
-        for binary in ["kube-apiserver", "kube-controller-manager"] {
-            let path = kubernetes.join(binary);
-            if !path.is_file() {
-                bail!(
-                    "{binary} not found at {}: {INSTALL_HINT}, or set CICD_ACCESS_K8S_BIN to a \
-                     directory holding kube-apiserver and kube-controller-manager {KUBERNETES_VERSION}",
-                    path.display()
-                );
-            }
-        }
-        let etcd = match env::var_os("CICD_ACCESS_ETCD") {
-            Some(path) => PathBuf::from(path),
-            None => in_path("etcd")
-                .with_context(|| format!("etcd not found in PATH: {INSTALL_HINT}"))?,
-        };
-        in_path("kubectl").with_context(|| format!("kubectl not found in PATH: {INSTALL_HINT}"))?;
-        in_path("openssl").with_context(|| format!("openssl not found in PATH: {INSTALL_HINT}"))?;
-        Ok(Binaries { kubernetes, etcd })
+    /// The binaries, or a stop of the test binary naming what is missing and how to get it.
+    fn find() -> Binaries {
+        let kubernetes = prerequisites::require_kubernetes();
+        let why = "the test control plane stores its state in etcd";
+        let etcd = env::var_os("CICD_ACCESS_ETCD")
+            .map_or_else(|| prerequisites::require_program("etcd", why), PathBuf::from);
+        prerequisites::require_kubectl();
+        prerequisites::require_program(
+            "openssl",
+            "the test control plane's certificates are made with it",
+        );
+        Binaries { kubernetes, etcd }
     }
-}
-
-fn in_path(program: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
 }

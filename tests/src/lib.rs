@@ -31,19 +31,21 @@
 //! private.restart(Component::ControllerManager);
 //! ```
 //!
-//! The Kubernetes binaries come from `cargo xtask test`, which builds and caches them in
-//! `~/.cache/cicd-access/kubernetes-1.20.2/` (`CICD_ACCESS_K8S_BIN` overrides the directory,
-//! `CICD_ACCESS_ETCD` the etcd binary). `kubectl` and `openssl` are taken from `PATH`.
+//! The Kubernetes binaries come from `cargo xtask install` (also run by `cargo xtask test`),
+//! which builds and caches them in `~/.cache/cicd-access/kubernetes-VERSION/`, VERSION being
+//! `KUBERNETES` in `crates/xtask/versions.env` (`CICD_ACCESS_K8S_BIN` overrides the directory,
+//! `CICD_ACCESS_ETCD` the etcd binary). `kubectl` and `openssl` are taken from `PATH`. When
+//! one is missing, the test binary stops with one line saying how to install it
+//! ([`prerequisites`]).
 
 mod addons;
 mod control_plane;
 mod identity;
 mod kubectl;
 mod pki;
+pub mod prerequisites;
 mod process;
 
-pub use control_plane::{
-    Component, ControlPlane, KUBERNETES_VERSION, TestNamespace, USER_POOL_SIZE, poll,
-};
+pub use control_plane::{Component, ControlPlane, TestNamespace, USER_POOL_SIZE, poll};
 pub use identity::Identity;
 pub use kubectl::{Kubectl, Output, run};

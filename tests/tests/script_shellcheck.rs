@@ -6,17 +6,22 @@ use std::process::{Command, Stdio};
 use cicd_access_core::preset::PRESETS;
 use cicd_access_core::script::render_script;
 use cicd_access_core::{AccessSpec, Rule, TokenKind};
+use cicd_access_tests::prerequisites;
 use proptest::prelude::*;
 
 /// Runs shellcheck on `script`; returns its complaints, if any.
 fn shellcheck(script: &str) -> Result<(), String> {
-    let mut child = Command::new("shellcheck")
+    let shellcheck = prerequisites::require_program(
+        "shellcheck",
+        "the tests check every generated script with shellcheck",
+    );
+    let mut child = Command::new(shellcheck)
         .args(["--shell=bash", "--severity=style", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("shellcheck is not installed: run `cargo xtask test`, which installs it");
+        .expect("shellcheck did not start");
     child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     if output.status.success() {

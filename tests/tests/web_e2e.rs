@@ -16,7 +16,7 @@ use cicd_access_core::AccessSpec;
 use cicd_access_core::manifest::build_manifests;
 use cicd_access_core::preset;
 use cicd_access_core::script::render_script;
-use cicd_access_tests::{ControlPlane, poll};
+use cicd_access_tests::{ControlPlane, poll, prerequisites};
 use serde_json::{Value, json};
 
 fn workspace() -> PathBuf {
@@ -40,11 +40,7 @@ fn the_page_end_to_end() {
     let root = workspace();
     let dist =
         std::env::var_os("CICD_ACCESS_DIST").map_or_else(|| root.join("dist"), PathBuf::from);
-    assert!(
-        dist.join("index.html").is_file(),
-        "no page in {}: build it with crates/xtask/scripts/web.sh build",
-        dist.display()
-    );
+    prerequisites::require_page_tools(&root, &dist);
     let cluster = ControlPlane::shared();
     let namespace = cluster.namespace();
     let admin = namespace.admin();

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and the page build need, skipping what is already there.
-# Usage: install-tools.sh [apt|wasm|nightly|trunk|node|crates|all]...
+# Versions come from ../versions.env. A piece this script cannot install (it is not root,
+# or the piece is not in a registry) stops it with one line that names the piece and the fix.
+# Usage: install-tools.sh [prereqs|apt|wasm|nightly|trunk|node|crates|all]...
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -8,8 +10,40 @@ wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", 
 export DEBIAN_FRONTEND=noninteractive
 
 say() { echo "xtask: $*" >&2; }
+fail() {
+  echo "xtask: error: $*" >&2
+  exit 1
+}
 # shellcheck source-path=SCRIPTDIR source=nightly.sh
 source "$root/crates/xtask/scripts/nightly.sh"
+
+# Installs Debian packages, or says which and how when this is not root.
+apt_install() {
+  if ((EUID != 0)); then
+    fail "missing Debian packages: $*; install them as root (sudo apt-get install -y $*), then run this again"
+  fi
+  say "installing $* with apt-get"
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+# What no registry here provides, checked before anything is installed.
+prereqs() {
+  command -v rustup >/dev/null || fail "rustup not found: install Rust with rustup (https://rustup.rs)"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    fail "node and npm not found: install Node.js 20+ (apt-get install nodejs npm)"
+  fi
+  local version
+  version="$(kubectl version --client -o json 2>/dev/null |
+    sed -n 's/.*"gitVersion": *"v\([0-9]*\.[0-9]*\).*/\1/p')" ||
+    true
+  if [[ -z "$version" ]]; then
+    fail "kubectl not found: the tests need kubectl >= $KUBECTL_MIN; install it (https://kubernetes.io/docs/tasks/tools/)"
+  fi
+  if ! printf '%s\n%s\n' "$KUBECTL_MIN" "$version" | sort -C -V; then
+    fail "kubectl $version is too old: the tests need kubectl >= $KUBECTL_MIN (kubectl create token); Debian 12's package is 1.20: install a current kubectl (https://kubernetes.io/docs/tasks/tools/)"
+  fi
+}
 
 apt_tools() {
   local missing=()
@@ -21,9 +55,7 @@ apt_tools() {
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v openssl >/dev/null || missing+=(openssl)
   if ((${#missing[@]})); then
-    say "installing ${missing[*]} with apt-get"
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
   fi
 }
 
@@ -40,12 +72,12 @@ wasm_tools() {
 }
 
 nightly_tools() {
-  # The page's release build rebuilds std on a pinned nightly with panic=immediate-abort
-  # (web.sh, nightly.sh): about 90 KB less wasm. Without it web.sh builds on stable.
+  # The page's release build rebuilds std on the pinned nightly with panic=immediate-abort
+  # (web.sh, nightly.sh): about 90 KB less wasm.
   local toolchain
   toolchain="$(page_nightly)"
   if [[ -z "$toolchain" ]]; then
-    toolchain="$page_nightly_channel"
+    toolchain="$PAGE_NIGHTLY"
     say "installing $toolchain with rust-src (minimal profile, once)"
     # --no-self-update: installing a toolchain must not replace the machine's rustup.
     rustup toolchain install "$toolchain" --profile minimal --component rust-src --no-self-update
@@ -56,28 +88,31 @@ nightly_tools() {
   fi
   # -Zbuild-std compiles std's own dependencies (library/Cargo.lock of rust-src), and Trunk
   # runs cargo --offline: they must be in cargo's cache before the page is built.
-  say "fetching std's dependencies for $toolchain's -Zbuild-std"
+  say "fetching std's crates for $toolchain's -Zbuild-std"
   rustup run "$toolchain" cargo fetch --quiet \
     --manifest-path "$(rustup run "$toolchain" rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.toml"
 }
 
 trunk_tool() {
-  if ! trunk --version 2>/dev/null | grep -qF "0.21.14"; then
-    say "installing trunk 0.21.14 (~8 min, once; newer trunk needs a newer rustc)"
-    cargo install --quiet trunk --version 0.21.14 --locked
+  if ! trunk --version 2>/dev/null | grep -qF " $TRUNK"; then
+    say "installing trunk $TRUNK (~8 min, once)"
+    cargo install --quiet trunk --version "$TRUNK" --locked
   fi
 }
 
 node_tools() {
-  # wasm-opt from npm's binaryen: Debian's is too old to read current wasm-bindgen output.
   local dir="$root/target/node-tools"
-  # zopfli (wasm, no native build) deflates the page's wasm ~5% below gzip -9; esbuild
-  # bundles and minifies the loader, glue and stylesheet.
-  if [[ ! -x "$dir/node_modules/.bin/wasm-opt" || ! -d "$dir/node_modules/playwright-core" || ! -d "$dir/node_modules/@gfx/zopfli" || ! -x "$dir/node_modules/.bin/esbuild" ]]; then
-    say "installing binaryen (wasm-opt), playwright-core, @gfx/zopfli and esbuild from npm into $dir"
+  local packages=(
+    "binaryen@$NPM_BINARYEN" "playwright-core@$NPM_PLAYWRIGHT_CORE"
+    "@gfx/zopfli@$NPM_ZOPFLI" "esbuild@$NPM_ESBUILD"
+  )
+  # One list of what is installed, compared with the pins: a changed pin reinstalls.
+  if [[ "$(cat "$dir/installed" 2>/dev/null)" != "${packages[*]}" ]]; then
+    say "installing ${packages[*]} from npm into $dir"
     mkdir -p "$dir"
-    (cd "$dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
-    (cd "$dir" && npm install --silent --no-audit --no-fund binaryen@132.0.0 playwright-core@1.65.1 @gfx/zopfli@1.0.15 esbuild@0.28.2 >/dev/null)
+    [[ -f "$dir/package.json" ]] || echo '{"private":true}' >"$dir/package.json"
+    (cd "$dir" && npm install --silent --no-audit --no-fund "${packages[@]}" >/dev/null)
+    echo "${packages[*]}" >"$dir/installed"
   fi
 }
 
@@ -91,13 +126,14 @@ targets=("$@")
 ((${#targets[@]})) || targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
+    prereqs) prereqs ;;
     apt) apt_tools ;;
     wasm) wasm_tools ;;
     nightly) nightly_tools ;;
     trunk) trunk_tool ;;
     node) node_tools ;;
     crates) crates ;;
-    all) apt_tools; wasm_tools; nightly_tools; trunk_tool; node_tools; crates ;;
-    *) say "unknown tool set $target"; exit 2 ;;
+    all) prereqs; apt_tools; wasm_tools; nightly_tools; trunk_tool; node_tools; crates ;;
+    *) fail "unknown tool set $target" ;;
   esac
 done

@@ -27,7 +27,7 @@ trunk_env() {
     export RUSTUP_TOOLCHAIN="$toolchain" CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   else
-    echo "web.sh: no ${page_nightly_channel} with rust-src (install-tools.sh nightly): building the page on stable, ~90 KB more wasm (~35 KB more gzip)" >&2
+    echo "web.sh: no ${PAGE_NIGHTLY} with rust-src (install-tools.sh nightly): building the page on stable, ~90 KB more wasm (~35 KB more gzip)" >&2
   fi
 }
 

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("serve") => serve(),
         Some("bench") => bench(),
-        Some("install") => install(),
+        Some("install") => install(Scope::Tests),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -68,6 +68,21 @@ fn script(name: &str, args: &[&str]) -> Result<()> {
     run(&path.to_string_lossy(), args)
 }
 
+/// shellcheck over xtask's own scripts, which CI runs on every machine it installs.
+fn shellcheck_scripts() -> Result<()> {
+    let mut paths: Vec<String> = std::fs::read_dir(scripts())?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sh"))
+        .map(|path| path.to_string_lossy().into_owned())
+        .collect();
+    paths.sort();
+    let mut args = vec!["--external-sources"];
+    args.extend(paths.iter().map(String::as_str));
+    run("shellcheck", &args)
+}
+
 /// `cargo clippy` over `selection`, every warning an error.
 fn clippy(selection: &[&str]) -> Result<()> {
     let mut args = vec!["clippy"];
@@ -76,14 +91,29 @@ fn clippy(selection: &[&str]) -> Result<()> {
     run("cargo", &args)
 }
 
-fn install() -> Result<()> {
-    script("install-tools.sh", &["apt", "wasm", "nightly", "node", "trunk", "crates"])?;
+/// What `install` sets up: the page's build alone (`serve`), or everything the tests need.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Page,
+    Tests,
+}
+
+/// Installs what is missing. What cannot be installed here (no root for apt, kubectl too old)
+/// fails first, with one line naming it and its fix, before anything slow starts.
+fn install(scope: Scope) -> Result<()> {
+    let page = ["wasm", "nightly", "node", "trunk", "crates"];
+    if scope == Scope::Page {
+        return script("install-tools.sh", &page);
+    }
+    script("install-tools.sh", &["prereqs", "apt"])?;
+    script("install-tools.sh", &page)?;
     script("install-kubernetes.sh", &[])
 }
 
 fn test() -> Result<()> {
-    install()?;
+    install(Scope::Tests)?;
     run("cargo", &["fmt", "--all", "--check"])?;
+    shellcheck_scripts()?;
     clippy(&["--workspace", "--exclude", "cicd-access-web", "--all-targets"])?;
     // The core's dev-dependencies (proptest) do not build for wasm32: its library is what
     // runs in the browser. The page's tests do run there.
@@ -98,12 +128,12 @@ fn test() -> Result<()> {
 }
 
 fn serve() -> Result<()> {
-    script("install-tools.sh", &["wasm", "nightly", "node", "trunk", "crates"])?;
+    install(Scope::Page)?;
     script("web.sh", &["serve"])
 }
 
 fn bench() -> Result<()> {
-    install()?;
+    install(Scope::Tests)?;
     run("cargo", &["bench", "-p", "cicd-access-tests"])?;
     // Builds the page itself before measuring it.
     script("web.sh", &["bench"])
