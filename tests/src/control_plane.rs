@@ -22,7 +22,7 @@ use tempfile::TempDir;
 use crate::addons::{CERT_MANAGER_ROLES, CRD_NAMES, CRDS};
 use crate::identity::Identity;
 use crate::kubectl::Kubectl;
-use crate::pki::Pki;
+use crate::pki::{Pki, SigningKey};
 use crate::prerequisites::{self, kubernetes_version};
 use crate::process::{Process, Watchdog};
 
@@ -95,7 +95,12 @@ impl ControlPlane {
     /// A private control plane, stopped when dropped. Panics, with the components' logs,
     /// if it cannot start.
     pub fn start() -> ControlPlane {
-        let control_plane = ControlPlane::try_start()
+        ControlPlane::start_with(SigningKey::Rsa)
+    }
+
+    /// A private control plane whose tokens are signed with `signing`.
+    pub fn start_with(signing: SigningKey) -> ControlPlane {
+        let control_plane = ControlPlane::try_start_with(signing)
             .unwrap_or_else(|e| panic!("the control plane did not start: {e:#}"));
         control_plane.announce("private");
         control_plane
@@ -117,10 +122,14 @@ impl ControlPlane {
     /// Starts a control plane. Ports are picked free but could be taken by another process
     /// before a component binds them, so that one failure is retried with new ports.
     pub fn try_start() -> Result<ControlPlane> {
+        ControlPlane::try_start_with(SigningKey::Rsa)
+    }
+
+    fn try_start_with(signing: SigningKey) -> Result<ControlPlane> {
         let binaries = Binaries::find();
         let mut attempt = 1;
         loop {
-            match ControlPlane::start_once(&binaries) {
+            match ControlPlane::start_once(&binaries, signing) {
                 Ok(control_plane) => return Ok(control_plane),
                 Err(e) if attempt < 3 && format!("{e:#}").contains("address already in use") => {
                     attempt += 1;
@@ -130,7 +139,7 @@ impl ControlPlane {
         }
     }
 
-    fn start_once(binaries: &Binaries) -> Result<ControlPlane> {
+    fn start_once(binaries: &Binaries, signing: SigningKey) -> Result<ControlPlane> {
         let begin = Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("cicd-access-cp-")
@@ -138,7 +147,7 @@ impl ControlPlane {
             .context("cannot create the control plane's directory")?;
         let root = dir.path().to_path_buf();
         let watchdog = Watchdog::spawn(&root).context("cannot start the watchdog")?;
-        let pki = Pki::create(&root.join("pki"))?;
+        let pki = Pki::create(&root.join("pki"), signing)?;
         let home = root.join("home");
         fs::create_dir_all(&home)?;
 

@@ -49,3 +49,4 @@ mod process;
 pub use control_plane::{Component, ControlPlane, TestNamespace, USER_POOL_SIZE, poll};
 pub use identity::Identity;
 pub use kubectl::{Kubectl, Output, run};
+pub use pki::SigningKey;

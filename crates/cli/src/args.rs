@@ -71,6 +71,9 @@ pub enum Command {
     Check {
         #[command(flatten)]
         access: AccessArgs,
+        /// Take over existing objects of the access's names that this tool did not create.
+        #[arg(long)]
+        adopt: bool,
         /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -90,6 +93,10 @@ pub enum Command {
         /// from here, see --server).
         #[arg(long)]
         no_verify: bool,
+        /// Take over existing objects of the access's names that this tool did not create:
+        /// they are rewritten and labelled, and `revoke --all` deletes them later.
+        #[arg(long)]
+        adopt: bool,
         /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -309,7 +316,8 @@ pub struct WriteArgs {
     /// With several pipelines, NAMESPACE.SERVICEACCOUNT is inserted before the extension.
     #[arg(help_heading = "Kubeconfig", long, value_name = "FILE", default_value = cicd_access_core::kubeconfig::DEFAULT_FILE)]
     pub output_kubeconfig: PathBuf,
-    /// Overwrite an existing kubeconfig file.
+    /// Overwrite an existing file (`rotate` replaces the kubeconfig it issued for the same
+    /// namespace without it).
     #[arg(help_heading = "Kubeconfig", long)]
     pub force: bool,
     /// How long to wait for the token, e.g. 30s or 2m.

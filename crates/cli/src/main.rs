@@ -84,18 +84,21 @@ async fn run(cli: Cli) -> Result<u8> {
     let namespace = cli.cluster.namespace.clone();
     match &cli.command {
         Command::Generate { access, output } => generate(access, namespace.as_deref(), *output),
-        Command::Check { access, output } => {
+        Command::Check { access, adopt, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
             let progress = Progress::new(cli.quiet);
             progress.set("checking");
-            let results = each(&pipelines, |p| pipeline::check(&cluster, p)).await;
+            let results = each(&pipelines, |p| pipeline::check(&cluster, p, *adopt)).await;
             progress.finish();
             emit(&pipelines, results, *output, pipeline::CheckReport::text, |r| !r.refused())
         }
-        Command::Apply { access, write, dry_run, no_verify, output } => {
+        Command::Apply { access, write, dry_run, no_verify, adopt, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
             let dry = *dry_run == DryRun::Server;
-            let options = options(&cli, write, &pipelines, dry, !no_verify)?;
+            let mut options = options(&cli, write, &pipelines, dry, !no_verify)?;
+            for option in &mut options {
+                option.adopt = *adopt;
+            }
             let progress = Progress::new(cli.quiet);
             let results = each_indexed(&pipelines, |i, p| {
                 pipeline::apply(&cluster, p, &options[i], &progress)
@@ -299,7 +302,9 @@ fn options(
             &pipeline.namespace,
             &pipeline.spec.service_account,
         );
-        if !dry_run && !matches!(cli.command, Command::Rotate { .. }) {
+        if matches!(cli.command, Command::Rotate { .. }) {
+            output::check_replaceable(&path, &pipeline.namespace, write.force, cli.show_token)?;
+        } else if !dry_run {
             output::check_writable(&path, write.force, cli.show_token)?;
         }
         if path.as_os_str() == "-" && pipelines.len() > 1 {
@@ -314,6 +319,7 @@ fn options(
             force: write.force,
             verify,
             show_token: cli.show_token,
+            adopt: false,
         });
     }
     Ok(options)

@@ -66,7 +66,10 @@ pub fn kubeconfig_path(
     base.with_file_name(name)
 }
 
-/// Refuses, before anything is changed in the cluster, to overwrite without `--force`.
+/// Refuses, before anything is changed in the cluster, to write where the kubeconfig cannot
+/// go: an existing file without `--force`, a directory, a dangling symlink, a directory that
+/// cannot be created or written. The directory is created (0700) and a probe file written
+/// and removed, so a failure shows now and not after the objects were created.
 pub fn check_writable(path: &Path, force: bool, show_token: bool) -> Result<(), Problem> {
     if path.as_os_str() == "-" {
         if !show_token {
@@ -75,11 +78,76 @@ pub fn check_writable(path: &Path, force: bool, show_token: bool) -> Result<(), 
         }
         return Ok(());
     }
-    if !force && path.exists() {
-        return Err(Problem::usage(format!("{} exists", path.display()))
-            .hint("pass --force to overwrite it, or choose another --output-kubeconfig"));
+    let elsewhere = "choose another --output-kubeconfig";
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(Problem::usage(format!("{} is a directory", path.display()))
+                .hint(format!("name a file in it, or {elsewhere}")));
+        }
+        Ok(meta) if meta.file_type().is_symlink() && !path.exists() => {
+            return Err(Problem::usage(format!(
+                "{} is a symbolic link to a file that does not exist",
+                path.display()
+            ))
+            .hint(format!("remove the link, or {elsewhere}")));
+        }
+        Ok(_) if !force => {
+            return Err(Problem::usage(format!("{} exists", path.display()))
+                .hint(format!("pass --force to overwrite it, or {elsewhere}")));
+        }
+        _ => {}
     }
-    Ok(())
+    let dir = parent_dir(path);
+    let cannot = |e: io::Error| {
+        Problem::usage(format!("cannot write the kubeconfig to {}: {e}", path.display()))
+            .hint(elsewhere)
+    };
+    if !dir.exists() {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(cannot)?;
+    }
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("kubeconfig");
+    let probe = dir.join(format!(".{file_name}.{}.probe", std::process::id()));
+    OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).map_err(cannot)?;
+    fs::remove_file(&probe).map_err(cannot)
+}
+
+/// The largest file `rotate` reads to see whether it is a kubeconfig it may replace.
+const KUBECONFIG_READ_LIMIT: u64 = 1 << 20;
+
+/// `rotate`'s check: like [`check_writable`], but an existing file that is the kubeconfig
+/// this tool issued for `namespace` is replaced without `--force`; any other file needs it.
+pub fn check_replaceable(
+    path: &Path,
+    namespace: &str,
+    force: bool,
+    show_token: bool,
+) -> Result<(), Problem> {
+    let is_file = fs::symlink_metadata(path).is_ok_and(|meta| meta.is_file());
+    if force || !is_file {
+        return check_writable(path, force, show_token);
+    }
+    let issued = fs::File::open(path)
+        .and_then(|file| {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut io::Read::take(file, KUBECONFIG_READ_LIMIT), &mut text)
+                .map(|_| text)
+        })
+        .is_ok_and(|text| cicd_access_core::kubeconfig::is_issued_for(&text, namespace));
+    if !issued {
+        return Err(Problem::usage(format!(
+            "{} exists and is not the kubeconfig of the access in namespace {namespace}",
+            path.display()
+        ))
+        .hint("pass --force to overwrite it, or choose another --output-kubeconfig"));
+    }
+    check_writable(path, true, show_token)
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Writes the kubeconfig atomically with mode 0600: a private temporary file in the same
@@ -90,10 +158,7 @@ pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<
         print(text)?;
         return Ok(());
     }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     if !dir.exists() {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
             Problem::failed(format!("cannot create directory {}: {e}", dir.display()))
@@ -155,5 +220,49 @@ mod tests {
     fn stdout_needs_show_token() {
         assert!(check_writable(Path::new("-"), false, false).is_err());
         assert!(check_writable(Path::new("-"), false, true).is_ok());
+    }
+
+    #[test]
+    fn unwritable_places_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        fs::write(&file, "x").unwrap();
+        let cases = [
+            (file.join("k.yaml"), "under a file"),
+            (PathBuf::from("/proc/k.yaml"), "under /proc"),
+            (dir.path().to_path_buf(), "a directory"),
+        ];
+        for (path, what) in cases {
+            assert!(check_writable(&path, true, false).is_err(), "{what}");
+        }
+        let link = dir.path().join("dangling.yaml");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+        let error = check_writable(&link, false, false).unwrap_err();
+        assert!(error.message.contains("symbolic link"), "{}", error.message);
+        // A missing directory is made, private, and nothing else is left in it.
+        let nested = dir.path().join("out/ci/k.yaml");
+        check_writable(&nested, false, false).unwrap();
+        let out = dir.path().join("out/ci");
+        assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn rotate_replaces_only_its_own_kubeconfig_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let precious = dir.path().join("precious.txt");
+        fs::write(&precious, "my notes\n").unwrap();
+        let error = check_replaceable(&precious, "demo", false, false).unwrap_err();
+        assert!(error.message.contains("is not the kubeconfig"), "{}", error.message);
+        assert!(check_replaceable(&precious, "demo", true, false).is_ok());
+        let issued = dir.path().join("kubeconfig.yaml");
+        fs::write(
+            &issued,
+            "apiVersion: v1\nkind: Config\ncontexts:\n- name: default-context\n  context:\n    cluster: c\n    namespace: demo\n    user: default-user\n",
+        )
+        .unwrap();
+        assert!(check_replaceable(&issued, "demo", false, false).is_ok());
+        assert!(check_replaceable(&issued, "other", false, false).is_err());
+        assert!(check_replaceable(&dir.path().join("new.yaml"), "demo", false, false).is_ok());
     }
 }

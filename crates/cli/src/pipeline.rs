@@ -9,6 +9,7 @@ use cicd_access_core::coverage::{self, Coverage, compact_string};
 use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
 use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
 use cicd_access_core::manifest::{Manifests, build_manifests};
+use cicd_access_core::ownership::{Existing, Intent, Ownership, assess_ownership};
 use cicd_access_core::requirements::{apply_rules, revoke_rules};
 use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
@@ -124,14 +125,24 @@ pub struct CheckReport {
     pub missing_for_steps: Vec<String>,
     /// The core's risk lint of the Role (reported; never a refusal).
     pub lint: Vec<Finding>,
+    /// Existing objects of the access's names that may not be written (not created by this
+    /// tool and not adopted, or a Secret that cannot hold the token).
+    pub conflicts: Vec<String>,
+    /// Objects of others taken over because of `--adopt`.
+    pub adopted: Vec<String>,
     pub explanation: String,
+    #[serde(skip)]
+    pub ownership: Ownership,
 }
 
 impl CheckReport {
     /// Whether the API server will refuse something, so nothing should be created.
     pub fn refused(&self) -> bool {
-        !self.incomplete
-            && (!self.role_allowed || !self.binding_allowed || !self.missing_for_steps.is_empty())
+        self.ownership.refused()
+            || (!self.incomplete
+                && (!self.role_allowed
+                    || !self.binding_allowed
+                    || !self.missing_for_steps.is_empty()))
     }
 
     pub fn text(&self) -> String {
@@ -172,7 +183,22 @@ impl CheckReport {
                 let _ = writeln!(out, "  {rule}");
             }
         }
-        if self.incomplete {
+        if !self.conflicts.is_empty() {
+            out.push_str("Objects of these names exist that this access may not write:\n");
+            for conflict in &self.conflicts {
+                let _ = writeln!(out, "  {conflict}");
+            }
+            if self.ownership.adoptable() {
+                out.push_str(ADOPT_HINT);
+                out.push('\n');
+            }
+        }
+        for adopted in &self.adopted {
+            let _ = writeln!(out, "adopting {adopted} (--adopt): apply rewrites and labels it");
+        }
+        if self.ownership.refused() {
+            out.push_str("verdict: you cannot create this; nothing was changed\n");
+        } else if self.incomplete {
             out.push_str("The rules review is incomplete (an authorizer besides RBAC is active): the API server decides.\n");
         } else if self.refused() {
             out.push_str("verdict: you cannot create this; nothing was changed\n");
@@ -182,6 +208,11 @@ impl CheckReport {
         out
     }
 }
+
+/// What to do about objects this tool did not create.
+const ADOPT_HINT: &str = "choose other names (--role, --service-account, --role-binding, --secret), \
+     or pass --adopt to take them over: apply then rewrites them (a RoleBinding's subjects \
+     included) and `revoke --all` deletes them";
 
 /// A SelfSubjectRulesReview of the caller's own rights in `namespace`.
 fn rules_review_request(namespace: &str) -> SelfSubjectRulesReview {
@@ -231,15 +262,59 @@ async fn nodes(cluster: &Cluster) -> Result<String> {
     }
 }
 
-/// Pre-verification: changes nothing.
-pub async fn check(cluster: &Cluster, pipeline: &Pipeline) -> Result<CheckReport> {
+/// Reads one object of the access, `None` when absent, and when you may not read it (the
+/// rights the steps need, which include reading, are reported by the pre-check).
+async fn read_existing<K>(cluster: &Cluster, pipeline: &Pipeline, name: &str) -> Result<Option<K>>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    match api.get_opt(name).await {
+        Ok(found) => Ok(found),
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(None),
+        Err(e) => Err(explain(
+            e,
+            &cluster.server,
+            &cluster.context,
+            &doing(&format!("reading {} {name}", kind_name::<K>()), pipeline),
+        )),
+    }
+}
+
+/// What exists under the access's names, for the core's ownership verdict.
+async fn existing(cluster: &Cluster, pipeline: &Pipeline) -> Result<Existing> {
+    let spec = &pipeline.spec;
+    let secret = async {
+        match pipeline.manifests.secret {
+            Some(_) => read_existing::<Secret>(cluster, pipeline, &spec.secret).await,
+            None => Ok(None),
+        }
+    };
+    let (role, service_account, role_binding, secret) = futures::try_join!(
+        read_existing::<Role>(cluster, pipeline, &spec.role),
+        read_existing::<ServiceAccount>(cluster, pipeline, &spec.service_account),
+        read_existing::<RoleBinding>(cluster, pipeline, &spec.role_binding),
+        secret,
+    )?;
+    Ok(Existing { role, service_account, role_binding, secret })
+}
+
+/// Pre-verification: changes nothing. `adopt`: objects of the access's names that this tool
+/// did not create may be taken over.
+pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Result<CheckReport> {
     let namespace = pipeline.namespace.as_str();
-    let (exists, nodes, (held, incomplete)) = futures::try_join!(
+    let (exists, nodes, (held, incomplete), found) = futures::try_join!(
         namespace_exists(cluster, namespace),
         nodes(cluster),
-        held_rules(cluster, namespace)
+        held_rules(cluster, namespace),
+        existing(cluster, pipeline),
     )?;
     let spec = &pipeline.spec;
+    let ownership = assess_ownership(spec, &found, Intent::Apply, adopt);
     let role: Coverage = coverage::check_role(&held, &spec.rules, Some(&spec.role));
     let binding = coverage::check_role_binding(&held, &spec.role, &spec.rules);
     let steps = coverage::missing_rules(&held, &apply_rules(spec));
@@ -263,7 +338,10 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline) -> Result<CheckReport
         binding_allowed: binding.allowed(),
         missing_for_steps: steps.iter().map(compact_string).collect(),
         lint: lint_role(&spec.rules, LintOptions { helm: pipeline.helm }),
+        conflicts: ownership.conflicts.iter().map(ToString::to_string).collect(),
+        adopted: ownership.adopted.clone(),
         explanation,
+        ownership,
     })
 }
 
@@ -351,6 +429,8 @@ pub struct ApplyOptions {
     pub force: bool,
     pub verify: bool,
     pub show_token: bool,
+    /// Take over objects of the access's names that this tool did not create.
+    pub adopt: bool,
 }
 
 /// The object as compared for "unchanged": without what every write changes.
@@ -580,6 +660,38 @@ async fn deliver(
     Ok(())
 }
 
+/// Deletes the access's ServiceAccount and waits until it is gone, so that the next apply
+/// creates it with a new UID: a Secret token issued again then cannot equal an earlier one
+/// (the core's `ownership` module says why).
+async fn renew_service_account(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    timeout: Duration,
+) -> Result<()> {
+    let name = pipeline.spec.service_account.as_str();
+    let api: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    let what = doing(&format!("replacing ServiceAccount {name}"), pipeline);
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+        Err(e) => return Err(explain(e, &cluster.server, &cluster.context, &what)),
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    while get_opt(cluster, &api, name, &what).await?.is_some() {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Problem::failed(format!(
+                "ServiceAccount {name} ({}) was still there {}s after it was deleted",
+                pipeline.label(),
+                timeout.as_secs()
+            ))
+            .hint("a finalizer may hold it: look at `kubectl get serviceaccount NAME -o yaml`, then re-run")
+            .into());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(())
+}
+
 /// Check, then apply every object, wait for the token, write and verify the kubeconfig.
 pub async fn apply(
     cluster: &Cluster,
@@ -588,11 +700,25 @@ pub async fn apply(
     progress: &Progress,
 ) -> Result<ApplyReport> {
     progress.set(format!("checking your rights in {}", pipeline.namespace));
-    let report = check(cluster, pipeline).await?;
+    let report = check(cluster, pipeline, options.adopt).await?;
     if report.namespace_exists == Some(false) {
         return Err(Problem::failed(format!("namespace {} does not exist", pipeline.namespace))
             .hint("create it first (kubectl create namespace NAME), or pass the right -n; nothing was changed")
             .into());
+    }
+    if report.ownership.refused() {
+        let mut message = format!(
+            "refusing to apply in namespace {}: objects of these names exist that this access may not write; nothing was changed",
+            pipeline.namespace
+        );
+        for conflict in &report.conflicts {
+            let _ = write!(message, "\n  {conflict}");
+        }
+        let mut problem = Problem::failed(message);
+        if report.ownership.adoptable() {
+            problem = problem.hint(ADOPT_HINT);
+        }
+        return Err(problem.into());
     }
     if report.refused() {
         let mut message = format!(
@@ -625,9 +751,27 @@ pub async fn apply(
             finding.why
         ));
     }
+    for adopted in &report.adopted {
+        out.notes.push(format!("adopted {adopted} (--adopt): it now carries this tool's label"));
+    }
     let client = &cluster.client;
     let ns = pipeline.namespace.as_str();
     let m = &pipeline.manifests;
+    if report.ownership.renew_service_account {
+        if options.dry_run {
+            out.notes.push(format!(
+                "would replace ServiceAccount {} first, so the new token differs from the revoked one",
+                pipeline.spec.service_account
+            ));
+        } else {
+            progress.set(format!("replacing ServiceAccount {}", pipeline.spec.service_account));
+            renew_service_account(cluster, pipeline, options.timeout).await?;
+            out.notes.push(format!(
+                "ServiceAccount {} was replaced (new UID): a token issued again must not equal the revoked one",
+                pipeline.spec.service_account
+            ));
+        }
+    }
     progress.set(format!("applying the objects in {ns}"));
     let roles: Api<Role> = Api::namespaced(client.clone(), ns);
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
@@ -1012,7 +1156,9 @@ pub async fn revoke(
     Ok(report)
 }
 
-/// New Secret, new token, new kubeconfig; the old token stops working.
+/// New Secret, new token, new kubeconfig; the old token stops working. A Secret token is
+/// issued for a new ServiceAccount (same name, new UID), so it cannot equal the old one on
+/// any signing key.
 pub async fn rotate(
     cluster: &Cluster,
     pipeline: &Pipeline,
@@ -1021,19 +1167,40 @@ pub async fn rotate(
 ) -> Result<(ApplyReport, Option<bool>)> {
     let mut out = ApplyReport::new(pipeline);
     let ns = pipeline.namespace.as_str();
-    let old = current_token(cluster, pipeline).await?;
+    let found = existing(cluster, pipeline).await?;
+    if found.service_account.is_none() {
+        return Err(Problem::failed(format!(
+            "ServiceAccount {} does not exist in namespace {ns}: there is no access to rotate",
+            pipeline.spec.service_account
+        ))
+        .hint("create it with `kubectl cicd apply`")
+        .into());
+    }
+    let ownership = assess_ownership(&pipeline.spec, &found, Intent::Rotate, false);
+    if ownership.refused() {
+        let mut message = format!(
+            "refusing to rotate in namespace {ns}: it would write objects of others; nothing was changed"
+        );
+        for conflict in &ownership.conflicts {
+            let _ = write!(message, "\n  {conflict}");
+        }
+        return Err(Problem::failed(message)
+            .hint("rotate replaces only what this tool created; adopt them first with `kubectl cicd apply --adopt`")
+            .into());
+    }
+    let old = found.secret.as_ref().and_then(|secret| secret_token(secret, pipeline).ok());
     if let Some(secret) = &pipeline.manifests.secret {
         progress.set(format!("replacing the token Secret of {}", pipeline.label()));
         let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
-        let deleted = delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?;
-        if deleted.action.starts_with("left alone") {
-            return Err(Problem::failed(format!(
-                "Secret {} ({}) was not created by this tool",
-                pipeline.spec.secret,
-                pipeline.label()
-            ))
-            .hint("choose another --secret name, or delete it yourself")
-            .into());
+        delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?;
+        if ownership.renew_service_account {
+            renew_service_account(cluster, pipeline, options.timeout).await?;
+            let accounts: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), ns);
+            let m = &pipeline.manifests;
+            let mut change =
+                apply_object(cluster, &accounts, &m.service_account, false, pipeline).await?;
+            "replaced (new UID)".clone_into(&mut change.action);
+            out.changes.push(change);
         }
         let mut change = apply_object(cluster, &secrets, secret, false, pipeline).await?;
         "replaced".clone_into(&mut change.action);
@@ -1044,6 +1211,8 @@ pub async fn rotate(
     progress.set(format!("waiting for the new token of {}", pipeline.label()));
     let old_value = old.as_ref().map(|t| t.value.clone());
     let token = issue_token(cluster, pipeline, options.timeout, old_value.as_deref()).await?;
+    // options() refused, before anything changed, to replace a file that is not this
+    // access's kubeconfig without --force.
     deliver(cluster, pipeline, &token, options, true, &mut out, progress).await?;
     let dead = match &old {
         Some(old) if matches!(pipeline.spec.token, TokenKind::Secret) => {

@@ -327,6 +327,20 @@ pub fn kubeconfig_from_secret(
     })
 }
 
+/// Whether `text` is a kubeconfig as this tool issues them for `namespace`: one context,
+/// [`CONTEXT_NAME`] in that namespace, for [`USER_NAME`]. `rotate` replaces such a file
+/// without `--force`; anything else (another access's kubeconfig, any other file) needs it.
+pub fn is_issued_for(text: &str, namespace: &str) -> bool {
+    let Ok(config) = serde_yaml::from_str::<serde_json::Value>(text) else { return false };
+    let contexts = config.get("contexts").and_then(serde_json::Value::as_array);
+    let [context] = contexts.map(Vec::as_slice).unwrap_or_default() else { return false };
+    let field = |name: &str| context.pointer(name).and_then(serde_json::Value::as_str);
+    config.get("kind").and_then(serde_json::Value::as_str) == Some("Config")
+        && field("/name") == Some(CONTEXT_NAME)
+        && field("/context/namespace") == Some(namespace)
+        && field("/context/user") == Some(USER_NAME)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +448,22 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn an_issued_kubeconfig_is_recognised_for_its_namespace_only() {
+        let text = render_kubeconfig(&KubeconfigParts {
+            cluster_name: "c".into(),
+            server: "https://127.0.0.1:6443".into(),
+            ca_crt: b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_vec(),
+            namespace: "demo".into(),
+            token: "t".into(),
+            expires: None,
+        })
+        .unwrap();
+        assert!(is_issued_for(&text, "demo"));
+        assert!(!is_issued_for(&text, "other"));
+        assert!(!is_issued_for("precious notes\n", "demo"));
+        assert!(!is_issued_for("", "demo"));
     }
 }

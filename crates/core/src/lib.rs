@@ -15,6 +15,7 @@ pub mod forbidden;
 pub mod kubeconfig;
 pub mod lint;
 pub mod manifest;
+pub mod ownership;
 pub mod preset;
 pub mod requirements;
 pub mod rule_syntax;
