@@ -7,7 +7,7 @@ mod cli_support;
 use std::fs;
 use std::path::Path;
 
-use cicd_access_tests::{ControlPlane, SigningKey, TestNamespace};
+use cicd_access_tests::{Component, ControlPlane, SigningKey, TestNamespace};
 use cli_support::{cicd, expect_code};
 
 const PRESET: &str = "read-only";
@@ -173,4 +173,24 @@ fn rotate_replaces_only_its_own_kubeconfig_without_force() {
     // Its own kubeconfig is replaced without --force.
     expect_code(&cicd(&admin, dir, &["rotate", "-n", ns]), 0, "rotate");
     assert_ne!(token_of(&dir.join("kubeconfig_ci_cd.yaml")), old_token);
+}
+
+#[test]
+fn a_stopped_etcd_ends_the_command_at_its_deadline() {
+    let cluster = ControlPlane::start();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    cluster.stop(Component::Etcd);
+    for args in [
+        vec!["check", "--preset", PRESET, "-n", namespace.name(), "--timeout", "5s"],
+        vec!["apply", "--preset", PRESET, "-n", namespace.name(), "--timeout", "5s"],
+        vec!["revoke", "-n", namespace.name(), "--timeout", "5s"],
+    ] {
+        let out = cicd(&admin, namespace.dir(), &args);
+        expect_code(&out, 1, args[0]);
+        assert!(out.stderr.contains("timed out after 5s"), "{}: {}", args[0], out.stderr);
+        assert!(out.stderr.contains("--timeout"), "{}", out.stderr);
+    }
+    assert!(!namespace.dir().join("kubeconfig_ci_cd.yaml").exists());
+    cluster.restart(Component::Etcd);
 }

@@ -38,6 +38,10 @@ pub struct Cli {
     /// Allow the token on stdout (`--output-kubeconfig -`, `-o json`); never needed otherwise.
     #[arg(long, global = true)]
     pub show_token: bool,
+    /// How long the whole command may take, e.g. 30s or 2m: waiting for the token and an
+    /// API server that does not answer (etcd down) included.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "2m", value_parser = parse_timeout)]
+    pub timeout: Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -131,8 +135,6 @@ pub enum Command {
         /// Also delete the RoleBinding, the Role and the ServiceAccount.
         #[arg(long)]
         all: bool,
-        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
-        timeout: Duration,
         /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -309,7 +311,7 @@ impl DeriveArgs {
     }
 }
 
-/// Where and how the kubeconfig is written, and how long to wait for the token.
+/// Where and how the kubeconfig is written.
 #[derive(Debug, Args, Clone)]
 pub struct WriteArgs {
     /// Where to write the kubeconfig (mode 0600); `-` for stdout (needs --show-token).
@@ -320,9 +322,6 @@ pub struct WriteArgs {
     /// namespace without it).
     #[arg(help_heading = "Kubeconfig", long)]
     pub force: bool,
-    /// How long to wait for the token, e.g. 30s or 2m.
-    #[arg(help_heading = "Kubeconfig", long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
-    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -361,32 +360,10 @@ fn parse_token_duration(value: &str) -> Result<TokenDuration, String> {
     value.parse::<TokenDuration>().map_err(|e| e.to_string())
 }
 
-/// `30s`, `2m`, `1m30s` or plain seconds.
+/// `--timeout`, read by the core's checked parser.
 pub fn parse_timeout(value: &str) -> Result<Duration, String> {
-    let bad = || format!("{value:?} is not a duration; write e.g. 30s, 2m or 1m30s");
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in value.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        total += match c {
-            'h' => n * 3600,
-            'm' => n * 60,
-            's' => n,
-            _ => return Err(bad()),
-        };
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
+    let timeout: cicd_access_core::duration::Timeout = value.parse().map_err(|e| format!("{e}"))?;
+    Ok(Duration::from_secs(timeout.seconds()))
 }
 
 impl AccessArgs {
@@ -581,8 +558,8 @@ mod tests {
             "1m30s",
         ])
         .unwrap();
-        let Command::Apply { access, write, .. } = cli.command else { panic!() };
-        assert_eq!(write.timeout, Duration::from_secs(90));
+        assert_eq!(cli.timeout, Duration::from_secs(90));
+        let Command::Apply { access, .. } = cli.command else { panic!() };
         assert!(matches!(access.specs(None).unwrap()[0].token, TokenKind::Bound { .. }));
         assert!(parse(&["apply", "--token-duration", "5m"]).is_err());
         assert!(parse(&["apply", "--timeout", "soon"]).is_err());
@@ -626,5 +603,6 @@ mod tests {
         assert_eq!(parse_timeout("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_timeout("0s").is_err());
         assert!(parse_timeout("10x").is_err());
+        assert!(parse_timeout("9999999999999999h").is_err());
     }
 }

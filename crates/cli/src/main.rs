@@ -55,15 +55,22 @@ fn main() -> ExitCode {
     };
     // Ctrl-C drops the work in flight: every request is idempotent and the kubeconfig is
     // written synchronously, so nothing half-done is left and a re-run completes.
+    let timeout = cli.timeout;
+    let progress = Progress::new(cli.quiet);
     let work = async {
+        let deadline = tokio::time::Instant::now() + timeout;
         tokio::select! {
-            result = run(cli) => result,
+            result = tokio::time::timeout_at(deadline, run(cli, &progress, deadline)) => {
+                result.unwrap_or_else(|_| Err(timed_out(timeout, &progress.message())))
+            }
             _ = tokio::signal::ctrl_c() => Err(Problem::failed("interrupted")
                 .hint("re-run the same command: it completes what was started (revoke --all removes it)")
                 .into()),
         }
     };
-    match runtime.block_on(work) {
+    let result = runtime.block_on(work);
+    progress.finish();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
@@ -74,19 +81,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command's deadline passed: say what it was doing, and that nothing half-done is left.
+fn timed_out(deadline: std::time::Duration, doing: &str) -> anyhow::Error {
+    let doing = if doing.is_empty() { String::new() } else { format!(" while {doing}") };
+    Problem::failed(format!("timed out after {}s{doing}", deadline.as_secs()))
+        .hint(
+            "the API server did not answer in time (is its etcd up?), or the step needs longer: \
+               re-run with a longer --timeout; every step is idempotent, so a re-run completes it",
+        )
+        .into()
+}
+
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
 }
 
-async fn run(cli: Cli) -> Result<u8> {
+async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> Result<u8> {
     let namespace = cli.cluster.namespace.clone();
     match &cli.command {
         Command::Generate { access, output } => generate(access, namespace.as_deref(), *output),
         Command::Check { access, adopt, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
-            let progress = Progress::new(cli.quiet);
             progress.set("checking");
             let results = each(&pipelines, |p| pipeline::check(&cluster, p, *adopt)).await;
             progress.finish();
@@ -95,13 +112,12 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Apply { access, write, dry_run, no_verify, adopt, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
             let dry = *dry_run == DryRun::Server;
-            let mut options = options(&cli, write, &pipelines, dry, !no_verify)?;
+            let mut options = options(&cli, deadline, write, &pipelines, dry, !no_verify)?;
             for option in &mut options {
                 option.adopt = *adopt;
             }
-            let progress = Progress::new(cli.quiet);
             let results = each_indexed(&pipelines, |i, p| {
-                pipeline::apply(&cluster, p, &options[i], &progress)
+                pipeline::apply(&cluster, p, &options[i], progress)
             })
             .await;
             progress.finish();
@@ -115,10 +131,9 @@ async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Kubeconfig { access, write, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
-            let options = options(&cli, write, &pipelines, false, false)?;
-            let progress = Progress::new(cli.quiet);
+            let options = options(&cli, deadline, write, &pipelines, false, false)?;
             let results = each_indexed(&pipelines, |i, p| {
-                pipeline::kubeconfig(&cluster, p, &options[i], &progress)
+                pipeline::kubeconfig(&cluster, p, &options[i], progress)
             })
             .await;
             progress.finish();
@@ -142,7 +157,6 @@ async fn run(cli: Cli) -> Result<u8> {
             };
             let cluster =
                 if access.has_rules() { None } else { Some(cluster::connect(&cli.cluster).await?) };
-            let progress = Progress::new(cli.quiet);
             progress.set("verifying");
             let result = pipeline::verify_file(
                 &text,
@@ -160,11 +174,10 @@ async fn run(cli: Cli) -> Result<u8> {
             }
             Ok(if verification.passed { 0 } else { FAILED })
         }
-        Command::Revoke { access, all, timeout, output } => {
+        Command::Revoke { access, all, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
-            let progress = Progress::new(cli.quiet);
             let results =
-                each(&pipelines, |p| pipeline::revoke(&cluster, p, *all, *timeout, &progress))
+                each(&pipelines, |p| pipeline::revoke(&cluster, p, *all, cli.timeout, progress))
                     .await;
             progress.finish();
             emit(&pipelines, results, *output, pipeline::RevokeReport::text, |r| {
@@ -173,10 +186,9 @@ async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Rotate { access, write, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
-            let options = options(&cli, write, &pipelines, false, true)?;
-            let progress = Progress::new(cli.quiet);
+            let options = options(&cli, deadline, write, &pipelines, false, true)?;
             let results = each_indexed(&pipelines, |i, p| {
-                pipeline::rotate(&cluster, p, &options[i], &progress)
+                pipeline::rotate(&cluster, p, &options[i], progress)
             })
             .await;
             progress.finish();
@@ -289,6 +301,7 @@ fn needs_rules(command: &Command) -> bool {
 
 fn options(
     cli: &Cli,
+    deadline: tokio::time::Instant,
     write: &WriteArgs,
     pipelines: &[Pipeline],
     dry_run: bool,
@@ -314,7 +327,8 @@ fn options(
         }
         options.push(ApplyOptions {
             dry_run,
-            timeout: write.timeout,
+            timeout: cli.timeout,
+            deadline,
             kubeconfig_path: path,
             force: write.force,
             verify,

@@ -42,6 +42,11 @@ impl Progress {
         self.0.set_message(message.into());
     }
 
+    /// What is being done now (also when hidden), for a timeout's message.
+    pub fn message(&self) -> String {
+        self.0.message()
+    }
+
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }

@@ -35,6 +35,8 @@ pub const FIELD_MANAGER: &str = "kubectl-cicd";
 /// authenticator a deleted Secret.
 const PROPAGATION: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(100);
+/// What a step's own timeout leaves before the command's deadline, to report it.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 
 /// A spec whose namespace is resolved, with its manifests.
 #[derive(Debug, Clone)]
@@ -424,7 +426,9 @@ impl ApplyReport {
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     pub dry_run: bool,
+    /// The command's `--timeout`, and when it ends (counted from the command's start).
     pub timeout: Duration,
+    pub deadline: tokio::time::Instant,
     pub kubeconfig_path: std::path::PathBuf,
     pub force: bool,
     pub verify: bool,
@@ -515,9 +519,10 @@ where
 async fn wait_for_token(
     cluster: &Cluster,
     pipeline: &Pipeline,
-    timeout: Duration,
+    options: &ApplyOptions,
     not: Option<&str>,
 ) -> Result<Secret> {
+    let timeout = options.timeout;
     let api: Api<Secret> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
     let name = pipeline.spec.secret.clone();
     let old = not.map(str::to_owned);
@@ -528,7 +533,13 @@ async fn wait_for_token(
         })
     };
     let wait = kube::runtime::wait::await_condition(api, &name, condition);
-    match tokio::time::timeout(timeout, wait).await {
+    // Ends just before the command's deadline, so that this wait's own message, which names
+    // the token controller, is the one the user reads.
+    let budget = options
+        .deadline
+        .saturating_duration_since(tokio::time::Instant::now())
+        .saturating_sub(DEADLINE_MARGIN);
+    match tokio::time::timeout(budget, wait).await {
         Ok(Ok(Some(secret))) => Ok(secret),
         Ok(Ok(None)) => Err(Problem::failed(format!(
             "Secret {name} ({}) was deleted while waiting for its token",
@@ -607,12 +618,12 @@ async fn bound_token(cluster: &Cluster, pipeline: &Pipeline, seconds: u64) -> Re
 async fn issue_token(
     cluster: &Cluster,
     pipeline: &Pipeline,
-    timeout: Duration,
+    options: &ApplyOptions,
     not: Option<&str>,
 ) -> Result<Token> {
     match &pipeline.spec.token {
         TokenKind::Secret => {
-            let secret = wait_for_token(cluster, pipeline, timeout, not).await?;
+            let secret = wait_for_token(cluster, pipeline, options, not).await?;
             secret_token(&secret, pipeline)
         }
         TokenKind::Bound { duration } => bound_token(cluster, pipeline, duration.seconds()).await,
@@ -666,7 +677,7 @@ async fn deliver(
 async fn renew_service_account(
     cluster: &Cluster,
     pipeline: &Pipeline,
-    timeout: Duration,
+    options: &ApplyOptions,
 ) -> Result<()> {
     let name = pipeline.spec.service_account.as_str();
     let api: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
@@ -676,13 +687,13 @@ async fn renew_service_account(
         Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
         Err(e) => return Err(explain(e, &cluster.server, &cluster.context, &what)),
     }
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = options.deadline - DEADLINE_MARGIN;
     while get_opt(cluster, &api, name, &what).await?.is_some() {
         if tokio::time::Instant::now() >= deadline {
             return Err(Problem::failed(format!(
-                "ServiceAccount {name} ({}) was still there {}s after it was deleted",
+                "ServiceAccount {name} ({}) was still there when the {}s --timeout ran out, after it was deleted",
                 pipeline.label(),
-                timeout.as_secs()
+                options.timeout.as_secs()
             ))
             .hint("a finalizer may hold it: look at `kubectl get serviceaccount NAME -o yaml`, then re-run")
             .into());
@@ -765,7 +776,7 @@ pub async fn apply(
             ));
         } else {
             progress.set(format!("replacing ServiceAccount {}", pipeline.spec.service_account));
-            renew_service_account(cluster, pipeline, options.timeout).await?;
+            renew_service_account(cluster, pipeline, options).await?;
             out.notes.push(format!(
                 "ServiceAccount {} was replaced (new UID): a token issued again must not equal the revoked one",
                 pipeline.spec.service_account
@@ -811,7 +822,7 @@ pub async fn apply(
         return Ok(out);
     }
     progress.set(format!("waiting for the token of {}", pipeline.label()));
-    let token = issue_token(cluster, pipeline, options.timeout, None).await?;
+    let token = issue_token(cluster, pipeline, options, None).await?;
     deliver(cluster, pipeline, &token, options, options.force, &mut out, progress).await?;
     Ok(out)
 }
@@ -840,7 +851,7 @@ pub async fn kubeconfig(
         }
     }
     progress.set(format!("reading the token of {}", pipeline.label()));
-    let token = issue_token(cluster, pipeline, options.timeout, None).await?;
+    let token = issue_token(cluster, pipeline, options, None).await?;
     deliver(cluster, pipeline, &token, options, options.force, &mut out, progress).await?;
     Ok(out)
 }
@@ -1194,7 +1205,7 @@ pub async fn rotate(
         let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
         delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?;
         if ownership.renew_service_account {
-            renew_service_account(cluster, pipeline, options.timeout).await?;
+            renew_service_account(cluster, pipeline, options).await?;
             let accounts: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), ns);
             let m = &pipeline.manifests;
             let mut change =
@@ -1210,7 +1221,7 @@ pub async fn rotate(
     }
     progress.set(format!("waiting for the new token of {}", pipeline.label()));
     let old_value = old.as_ref().map(|t| t.value.clone());
-    let token = issue_token(cluster, pipeline, options.timeout, old_value.as_deref()).await?;
+    let token = issue_token(cluster, pipeline, options, old_value.as_deref()).await?;
     // options() refused, before anything changed, to replace a file that is not this
     // access's kubeconfig without --force.
     deliver(cluster, pipeline, &token, options, true, &mut out, progress).await?;

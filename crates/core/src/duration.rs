@@ -72,42 +72,103 @@ impl fmt::Display for TokenDuration {
     }
 }
 
+/// Why a `1h30m`-style text is not a number of seconds.
+enum Unreadable {
+    Syntax,
+    /// More seconds than fit in 64 bits.
+    Overflow,
+}
+
+/// Seconds of `24h`, `90m`, `1h30m`, `600s` (units h, m, s, each after its number), with
+/// every step checked for overflow. `plain`: a bare number is seconds.
+fn total_seconds(text: &str, plain: bool) -> Result<u64, Unreadable> {
+    if text.is_empty() || text.len() > 32 {
+        return Err(Unreadable::Syntax);
+    }
+    if plain && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| Unreadable::Overflow);
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(Unreadable::Syntax),
+        };
+        if digits.is_empty() {
+            return Err(Unreadable::Syntax);
+        }
+        let n: u64 = digits.parse().map_err(|_| Unreadable::Overflow)?;
+        digits.clear();
+        total =
+            n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or(Unreadable::Overflow)?;
+    }
+    if digits.is_empty() { Ok(total) } else { Err(Unreadable::Syntax) }
+}
+
 impl FromStr for TokenDuration {
     type Err = DurationError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let syntax = || DurationError::Syntax { value: text.to_owned() };
-        if text.is_empty() || text.len() > 32 {
-            return Err(syntax());
-        }
-        let mut total: u64 = 0;
-        let mut digits = String::new();
-        for c in text.chars() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
-            }
-            let unit = match c {
-                'h' => 3600,
-                'm' => 60,
-                's' => 1,
-                _ => return Err(syntax()),
-            };
-            let n: u64 = digits.parse().map_err(|_| syntax())?;
-            digits.clear();
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(|| DurationError::TooLong { value: text.to_owned() })?;
-        }
-        if !digits.is_empty() {
-            return Err(syntax());
-        }
+        let total = total_seconds(text, false).map_err(|e| match e {
+            Unreadable::Syntax => DurationError::Syntax { value: text.to_owned() },
+            Unreadable::Overflow => DurationError::TooLong { value: text.to_owned() },
+        })?;
         TokenDuration::from_seconds(total).map_err(|e| match e {
             DurationError::TooShort { .. } => DurationError::TooShort { value: text.to_owned() },
             DurationError::TooLong { .. } => DurationError::TooLong { value: text.to_owned() },
-            DurationError::Syntax { .. } => syntax(),
+            DurationError::Syntax { .. } => DurationError::Syntax { value: text.to_owned() },
         })
+    }
+}
+
+/// A day: no step of the procedure waits that long; a longer wait is a typo.
+pub const MAX_TIMEOUT_SECONDS: u64 = 24 * 3600;
+
+/// How long a command may take (`--timeout`): `30s`, `2m`, `1m30s` or plain seconds, from
+/// one second to a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timeout {
+    seconds: u64,
+}
+
+impl Timeout {
+    pub fn seconds(self) -> u64 {
+        self.seconds
+    }
+}
+
+/// Why a timeout was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeoutError {
+    #[error("timeout {value:?} is not a duration; write e.g. 30s, 2m or 1m30s")]
+    Syntax { value: String },
+    #[error("timeout {value:?} is zero; give the command at least 1s")]
+    Zero { value: String },
+    #[error("timeout {value:?} is longer than a day; write e.g. 5m")]
+    TooLong { value: String },
+}
+
+impl FromStr for Timeout {
+    type Err = TimeoutError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let value = || text.to_owned();
+        match total_seconds(text, true) {
+            Err(Unreadable::Syntax) => Err(TimeoutError::Syntax { value: value() }),
+            Err(Unreadable::Overflow) => Err(TimeoutError::TooLong { value: value() }),
+            Ok(0) => Err(TimeoutError::Zero { value: value() }),
+            Ok(seconds) if seconds > MAX_TIMEOUT_SECONDS => {
+                Err(TimeoutError::TooLong { value: value() })
+            }
+            Ok(seconds) => Ok(Timeout { seconds }),
+        }
     }
 }
 
@@ -141,5 +202,23 @@ mod tests {
         for text in ["", "h", "24", "1d", "-1h", "5m", "9999h", "1h 30m", "99999999999999999999h"] {
             assert!(text.parse::<TokenDuration>().is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn timeouts_are_checked_for_overflow_and_bounds() {
+        for (text, seconds) in
+            [("30s", 30), ("2m", 120), ("1m30s", 90), ("45", 45), ("24h", 86_400)]
+        {
+            assert_eq!(text.parse::<Timeout>().unwrap().seconds(), seconds, "{text}");
+        }
+        for text in
+            ["9999999999999999h", "99999999999999999999", "25h", "0", "0s", "", "m", "1x", "5m3"]
+        {
+            assert!(text.parse::<Timeout>().is_err(), "{text}");
+        }
+        assert!(matches!(
+            "9999999999999999h".parse::<Timeout>(),
+            Err(TimeoutError::TooLong { .. })
+        ));
     }
 }
