@@ -8,6 +8,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' "$root/Cargo.lock")"
 export DEBIAN_FRONTEND=noninteractive
+# What `cargo install` puts in $CARGO_HOME/bin (trunk, wasm-bindgen) is checked right after.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 
 say() { echo "xtask: $*" >&2; }
 fail() {

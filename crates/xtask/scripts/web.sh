@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "${root}"
 # shellcheck source-path=SCRIPTDIR source=nightly.sh
 source "${root}/crates/xtask/scripts/nightly.sh"
-export PATH="${root}/target/node-tools/node_modules/.bin:${HOME}/.cargo/bin:${PATH}"
+export PATH="${root}/target/node-tools/node_modules/.bin:${CARGO_HOME:-${HOME}/.cargo}/bin:${HOME}/.cargo/bin:${PATH}"
 
 # The page's wasm is built on the pinned nightly (nightly.sh) when it has rust-src: std is rebuilt with
 # panic=immediate-abort, without panic locations and with its optimize_for_size algorithms,
