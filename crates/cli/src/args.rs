@@ -1,7 +1,7 @@
 //! Command line: kubectl's connection flags, the access (preset, rules or spec file) and one
 //! subcommand per step of the procedure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cicd_access_core::derive::{
@@ -11,6 +11,7 @@ use cicd_access_core::rule_syntax::parse_rule;
 use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind, preset};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::files;
 use crate::problem::Problem;
 
 const AFTER_HELP: &str = "\
@@ -246,55 +247,29 @@ fn parse_derive_option<T: std::str::FromStr<Err = derive::DeriveError>>(
     value.parse().map_err(|e: derive::DeriveError| e.to_string())
 }
 
-/// The files of `path` in name order: the file itself, or a directory's manifests.
-fn manifest_files(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        found.push(path.to_owned());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-    entries.sort();
-    for entry in entries {
-        let manifest = entry
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
-        if entry.is_dir() || manifest {
-            manifest_files(&entry, found)?;
-        }
-    }
-    Ok(())
-}
-
 impl DeriveArgs {
     /// The derivation from `--from-manifests`, if given.
     pub fn derivation(&self, namespace: Option<&str>) -> Result<Option<Derivation>, Problem> {
         let Some(path) = &self.from_manifests else { return Ok(None) };
-        let cannot = |path: &Path| {
-            let path = path.display().to_string();
-            move |e: std::io::Error| Problem::usage(format!("cannot read manifests {path}: {e}"))
-        };
+        let limit = cicd_access_core::input::MAX_MANIFEST_BYTES;
         let sources = if path.as_os_str() == "-" {
-            vec![Source::new("-", std::io::read_to_string(std::io::stdin()).map_err(cannot(path))?)]
+            vec![Source::new("-", files::read_text(path, limit, "manifests")?)]
         } else {
-            let mut files = Vec::new();
-            manifest_files(path, &mut files).map_err(cannot(path))?;
-            if files.is_empty() {
+            let found = files::manifest_files(path)?;
+            if found.is_empty() {
                 return Err(Problem::usage(format!(
                     "{} holds no *.yaml, *.yml or *.json files",
                     path.display()
                 ))
                 .hint("render the chart first, e.g. `helm template . > rendered.yaml`"));
             }
-            files
+            found
                 .iter()
                 .map(|file| {
-                    std::fs::read_to_string(file)
-                        .map(|text| Source::new(file.display().to_string(), text))
-                        .map_err(cannot(file))
+                    let text = files::read_text(file, limit, "manifests")?;
+                    Ok(Source::new(file.display().to_string(), text))
                 })
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Result<Vec<_>, Problem>>()?
         };
         let options = DeriveOptions {
             namespace: namespace.map(str::to_owned),
@@ -385,14 +360,8 @@ impl AccessArgs {
     /// `namespace` fills specs that name none (`-n`); the rest of the defaults are the core's.
     pub fn specs(&self, namespace: Option<&str>) -> Result<Vec<AccessSpec>, Problem> {
         if let Some(path) = &self.file {
-            let text = if path.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())
-                    .map_err(|e| Problem::usage(format!("cannot read the spec from stdin: {e}")))?
-            } else {
-                std::fs::read_to_string(path).map_err(|e| {
-                    Problem::usage(format!("cannot read spec file {}: {e}", path.display()))
-                })?
-            };
+            let text =
+                files::read_text(path, cicd_access_core::input::MAX_SPEC_BYTES, "spec file")?;
             let mut specs = AccessSpec::parse_documents(&text)
                 .map_err(|e| Problem::usage(format!("spec file {}: {e}", path.display())))?;
             for spec in &mut specs {

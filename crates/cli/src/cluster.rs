@@ -34,17 +34,52 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// A kubeconfig parser's message without the file's values: only its first line (the YAML
+/// parser adds the offending lines below it, a `token:` among them), quoted values replaced,
+/// a last part that is one bare word (`failed to load current context: VALUE`) dropped, and
+/// anything credential-shaped (16 or more token or base64 characters) replaced. A kubeconfig
+/// holds credentials, so no error about one quotes its values.
+fn redacted(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut first = text.lines().next().unwrap_or_default().to_owned();
+    if let Some((head, tail)) = first.rsplit_once(": ")
+        && !tail.trim().contains(' ')
+    {
+        first = format!("{head}: (value not shown)");
+    }
+    let mut out = String::new();
+    for (index, part) in first.split('"').enumerate() {
+        // Odd parts were between quotes.
+        out.push_str(if index % 2 == 1 { "\"…\"" } else { part });
+    }
+    let opaque = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    let mut result = String::new();
+    let mut run = String::new();
+    for c in out.chars().chain(std::iter::once(' ')) {
+        if opaque(c) {
+            run.push(c);
+            continue;
+        }
+        result.push_str(if run.len() >= 16 { "…" } else { &run });
+        run.clear();
+        result.push(c);
+    }
+    result.pop();
+    result
+}
+
 fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig> {
     let hint = "pass --kubeconfig FILE or set KUBECONFIG, as for kubectl";
     match path {
         Some(path) => Kubeconfig::read_from(path).map_err(|e| {
-            Problem::usage(format!("cannot read kubeconfig {}: {e}", path.display()))
+            Problem::usage(format!("cannot read kubeconfig {}: {}", path.display(), redacted(&e)))
                 .hint(hint)
                 .into()
         }),
         None => Kubeconfig::read().map_err(|e| {
             Problem::usage(format!(
-                "cannot read your kubeconfig ($KUBECONFIG or ~/.kube/config): {e}"
+                "cannot read your kubeconfig ($KUBECONFIG or ~/.kube/config): {}",
+                redacted(&e)
             ))
             .hint(hint)
             .into()
@@ -62,8 +97,13 @@ pub async fn connect(args: &ClusterArgs) -> Result<Cluster> {
         })?;
     let named = kubeconfig.contexts.iter().find(|c| c.name == context).ok_or_else(|| {
         let names: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
-        Problem::usage(format!("context {context:?} is not in the kubeconfig"))
-            .hint(format!("use one of: {}", names.join(", ")))
+        // The name is shown only when the user typed it: a current-context in the file is a
+        // value of the file, and has been seen holding a token.
+        let message = match &args.context {
+            Some(given) => format!("context {given:?} is not in the kubeconfig"),
+            None => "the kubeconfig's current-context names no context it defines".to_owned(),
+        };
+        Problem::usage(message).hint(format!("pass --context, one of: {}", names.join(", ")))
     })?;
     let cluster_name = named.context.as_ref().map(|c| c.cluster.clone()).unwrap_or_default();
     let cluster_entry = kubeconfig
@@ -80,9 +120,9 @@ pub async fn connect(args: &ClusterArgs) -> Result<Cluster> {
         };
     let options =
         KubeConfigOptions { context: Some(context.clone()), ..KubeConfigOptions::default() };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| Problem::usage(format!("kubeconfig context {context:?}: {e}")))?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| {
+        Problem::usage(format!("the kubeconfig's context is not usable: {}", redacted(&e)))
+    })?;
     let namespace = config.default_namespace.clone();
     let server = cluster_entry.server.unwrap_or_else(|| config.cluster_url.to_string());
     let client = Client::try_from(config)
@@ -92,10 +132,11 @@ pub async fn connect(args: &ClusterArgs) -> Result<Cluster> {
 
 /// A client from a kubeconfig's text (the issued one), and the namespace of its context.
 pub async fn client_from_text(text: &str) -> Result<(Client, String)> {
-    let kubeconfig = Kubeconfig::from_yaml(text).context("the kubeconfig is not valid")?;
+    let kubeconfig = Kubeconfig::from_yaml(text)
+        .map_err(|e| Problem::failed(format!("the kubeconfig is not valid: {}", redacted(&e))))?;
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .context("the kubeconfig is not usable")?;
+        .map_err(|e| Problem::failed(format!("the kubeconfig is not usable: {}", redacted(&e))))?;
     let namespace = config.default_namespace.clone();
     Ok((Client::try_from(config).context("cannot set up a client")?, namespace))
 }
@@ -162,4 +203,23 @@ pub fn explain_transport(
         Problem::failed(format!("{doing}: the request to {server} failed"))
     };
     error.context(problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubeconfig_errors_quote_no_values() {
+        let error = "failed to parse kubeconfig YAML: line 11 column 4: did not find expected key\n\
+                     --> <input>:11:4\n10 |     token: SECRET\n";
+        assert_eq!(
+            redacted(&error),
+            "failed to parse kubeconfig YAML: line 11 column 4: did not find expected key"
+        );
+        assert_eq!(
+            redacted(&"invalid type: string \"SECRET\", expected a map"),
+            "invalid type: string \"…\", expected a map"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod cluster;
+mod files;
 mod output;
 mod pipeline;
 mod problem;
@@ -146,9 +147,11 @@ async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> R
             )
         }
         Command::Verify { ci_kubeconfig, access, output } => {
-            let text = std::fs::read_to_string(ci_kubeconfig).map_err(|e| {
-                Problem::usage(format!("cannot read {}: {e}", ci_kubeconfig.display()))
-            })?;
+            let text = files::read_text(
+                ci_kubeconfig,
+                cicd_access_core::input::MAX_PASTE_BYTES,
+                "kubeconfig",
+            )?;
             let specs = access.specs(namespace.as_deref())?;
             let [spec] = specs.as_slice() else {
                 return Err(Problem::usage("verify checks one pipeline; the spec file has several")

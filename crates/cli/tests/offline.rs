@@ -65,3 +65,44 @@ fn ci_snippets_print_the_store_command_as_a_hint() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("gh secret set KUBECONFIG_CI_CD"), "{stderr}");
 }
+
+/// A kubeconfig holds credentials: no error about one may quote its values.
+#[test]
+fn kubeconfig_errors_never_quote_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "tok3n-abcdef0123456789";
+    let user = format!("users:\n- name: u\n  user:\n    token: {token}\n");
+    let broken = format!("apiVersion: v1\nkind: Config\n{user}   bad: indent\n");
+    let token_as_context = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+         {user}contexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: {token}\n"
+    );
+    for (name, text) in [("broken.yaml", broken), ("context.yaml", token_as_context)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        for args in [
+            vec!["check", "--preset", "read-only", "--kubeconfig"],
+            vec!["verify", "--preset", "read-only", "-n", "demo", "--ci-kubeconfig"],
+        ] {
+            let output = binary().args(&args).arg(&path).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_ne!(output.status.code(), Some(0), "{name} {args:?}");
+            assert!(stderr.starts_with("error: "), "{name} {args:?}: {stderr}");
+            assert!(!stderr.contains(token), "{name} {args:?} leaks the token: {stderr}");
+        }
+    }
+}
+
+/// Unbounded input (`/dev/zero`) and oversized files are refused with the limit, not read.
+#[test]
+fn oversized_input_is_refused_with_its_limit() {
+    for args in [
+        vec!["generate", "-f", "/dev/zero"],
+        vec!["generate", "-n", "demo", "--from-manifests", "/dev/zero"],
+    ] {
+        let output = binary().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("more than"), "{args:?}: {stderr}");
+    }
+}

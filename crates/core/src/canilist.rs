@@ -47,6 +47,8 @@ pub struct UnreadableRow {
 pub enum CanIListError {
     #[error("the text is empty: paste the output of `kubectl auth can-i --list -n NAMESPACE`")]
     Empty,
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 /// Why a row could not be read.
@@ -84,6 +86,7 @@ pub fn parse_can_i_list(text: &str) -> Result<CanIList, CanIListError> {
     if text.trim().is_empty() {
         return Err(CanIListError::Empty);
     }
+    crate::input::check_text("the can-i list", text, crate::input::MAX_PASTE_BYTES)?;
     let mut list = CanIList::default();
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();

@@ -308,6 +308,8 @@ pub enum DeriveError {
         "override {value:?}: {reason}; write it as Kind.group=plural, e.g. Widget.example.com=widgets"
     )]
     InvalidOverride { value: String, reason: String },
+    #[error("{origin}: {reason}")]
+    Input { origin: String, reason: crate::input::InputError },
     #[error("deployer {value:?} is unknown; use apply, server-side or helm")]
     UnknownDeployer { value: String },
     #[error(
@@ -485,6 +487,17 @@ fn lookup(group: &str, kind: &str, overrides: &[KindOverride]) -> Lookup {
 
 /// Reads every source and derives the Role for `options`.
 pub fn derive(sources: &[Source], options: &DeriveOptions) -> Result<Derivation, DeriveError> {
+    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    if total > crate::input::MAX_MANIFEST_BYTES {
+        return Err(DeriveError::Input {
+            origin: format!("{} source(s)", sources.len()),
+            reason: crate::input::InputError::TooLarge {
+                what: "the manifests together",
+                size: total,
+                limit: crate::input::MAX_MANIFEST_BYTES,
+            },
+        });
+    }
     let mut found = Vec::new();
     for source in sources {
         found.extend(parse_manifests(source)?);
@@ -512,6 +525,8 @@ pub fn parse_objects(source: &Source) -> Result<Vec<ObjectRef>, DeriveError> {
 }
 
 fn parse_manifests(source: &Source) -> Result<Vec<Found>, DeriveError> {
+    crate::input::check_text("the manifests", &source.text, crate::input::MAX_MANIFEST_BYTES)
+        .map_err(|reason| DeriveError::Input { origin: source.name.clone(), reason })?;
     let mut found = Vec::new();
     let documents = split_documents(&source.text);
     let many = documents.len() > 1;

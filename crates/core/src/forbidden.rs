@@ -78,6 +78,8 @@ pub enum ForbiddenError {
         "line {line}, column {column}: expected {expected}, found {found:?}; paste the message unchanged"
     )]
     Syntax { line: usize, column: usize, expected: &'static str, found: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 /// Reads an escalation 403: the current or the legacy format, with or without kubectl's
@@ -86,6 +88,7 @@ pub fn parse_forbidden(text: &str) -> Result<Forbidden, ForbiddenError> {
     if text.trim().is_empty() {
         return Err(ForbiddenError::Empty);
     }
+    crate::input::check_text("the 403", text, crate::input::MAX_PASTE_BYTES)?;
     if let Some(message) = status_message(text) {
         return parse_message(&message);
     }

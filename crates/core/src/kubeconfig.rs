@@ -55,6 +55,8 @@ pub enum KubeconfigError {
     BadServer { value: Shown, reason: String },
     #[error("namespace {value}: {reason}")]
     BadNamespace { value: Shown, reason: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     #[error("cluster name {value}: {reason}")]
     BadClusterName { value: Shown, reason: String },
 }
@@ -301,6 +303,7 @@ pub fn parse_secret_text(text: &str) -> Result<serde_json::Value, KubeconfigErro
     if text.is_empty() {
         return Err(KubeconfigError::Unreadable { reason: "nothing was pasted".into() });
     }
+    crate::input::check_text("the pasted Secret", text, crate::input::MAX_PASTE_BYTES)?;
     // JSON is YAML: one parser for both keeps a second one out of the page.
     serde_yaml::from_str::<serde_json::Value>(text).map_err(|e| KubeconfigError::Unreadable {
         // serde_yaml's messages quote no input, so no token can leak through them.
@@ -331,6 +334,9 @@ pub fn kubeconfig_from_secret(
 /// [`CONTEXT_NAME`] in that namespace, for [`USER_NAME`]. `rotate` replaces such a file
 /// without `--force`; anything else (another access's kubeconfig, any other file) needs it.
 pub fn is_issued_for(text: &str, namespace: &str) -> bool {
+    if crate::input::check_text("the kubeconfig", text, crate::input::MAX_PASTE_BYTES).is_err() {
+        return false;
+    }
     let Ok(config) = serde_yaml::from_str::<serde_json::Value>(text) else { return false };
     let contexts = config.get("contexts").and_then(serde_json::Value::as_array);
     let [context] = contexts.map(Vec::as_slice).unwrap_or_default() else { return false };

@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod derive;
 pub mod duration;
 pub mod forbidden;
+pub mod input;
 pub mod kubeconfig;
 pub mod lint;
 pub mod manifest;

@@ -9,9 +9,6 @@ use crate::spec::Rule;
 /// The `kind` of the object.
 pub const KIND: &str = "SelfSubjectRulesReview";
 
-/// Deeper input is refused before parsing: YAML parsers slow down on deep flow nesting.
-const MAX_DEPTH: usize = 64;
-
 /// What a SelfSubjectRulesReview says the identity may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RulesReview {
@@ -37,10 +34,8 @@ pub enum RulesReviewError {
         "line {line}, column {column}: not valid JSON or YAML ({message}); paste the answer unchanged"
     )]
     Syntax { line: usize, column: usize, message: String },
-    #[error(
-        "the text nests lists or objects more than {MAX_DEPTH} deep, a review nests 5; paste the API server's answer unchanged"
-    )]
-    TooDeep,
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     #[error(
         "kind is {found:?}, expected \"SelfSubjectRulesReview\"; paste the review, not another object"
     )]
@@ -119,22 +114,7 @@ pub fn parse_rules_review(text: &str) -> Result<RulesReview, RulesReviewError> {
 }
 
 fn read_value(text: &str) -> Result<Value, RulesReviewError> {
-    // Brackets (JSON, YAML flow) and leading dashes and spaces (YAML block nesting).
-    let mut depth = 0usize;
-    for byte in text.bytes() {
-        match byte {
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => continue,
-        }
-        if depth > MAX_DEPTH {
-            return Err(RulesReviewError::TooDeep);
-        }
-    }
-    let indented = |line: &str| line.len() - line.trim_start_matches([' ', '-', '\t']).len();
-    if text.lines().any(|line| indented(line) > 4 * MAX_DEPTH) {
-        return Err(RulesReviewError::TooDeep);
-    }
+    crate::input::check_text("the review", text, crate::input::MAX_PASTE_BYTES)?;
     // JSON is YAML: one parser for both keeps a second one out of the page.
     serde_yaml::from_str(text).map_err(|error| {
         let location = error.location();
@@ -175,6 +155,7 @@ fn strings(object: &Value, key: &str, path: &str) -> Result<Vec<String>, RulesRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::InputError;
 
     const REVIEW: &str = r#"{
   "kind": "SelfSubjectRulesReview",
@@ -257,8 +238,14 @@ mod tests {
             Err(RulesReviewError::Syntax { line: 2, .. })
         ));
         assert!(matches!(parse_rules_review("- a\n- b"), Err(RulesReviewError::Field { .. })));
-        assert_eq!(parse_rules_review(&"[".repeat(1_000_000)), Err(RulesReviewError::TooDeep));
-        assert_eq!(parse_rules_review(&"- ".repeat(1_000_000)), Err(RulesReviewError::TooDeep));
+        assert!(matches!(
+            parse_rules_review(&"[".repeat(1_000_000)),
+            Err(RulesReviewError::Input(InputError::TooDeep { .. }))
+        ));
+        assert!(matches!(
+            parse_rules_review(&"- ".repeat(100_000)),
+            Err(RulesReviewError::Input(InputError::TooDeep { .. }))
+        ));
     }
 
     /// Real SelfSubjectRulesReview answers, and the `can-i --list` of the same identities.

@@ -185,6 +185,8 @@ pub enum SpecFileError {
     WrongApiVersion { document: usize, found: String },
     #[error("the file holds no CiCdAccess document")]
     Empty,
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 impl AccessSpec {
@@ -192,6 +194,7 @@ impl AccessSpec {
     /// pipeline. Empty documents are skipped. Names are not validated here: see
     /// [`crate::validate::validate_spec`].
     pub fn parse_documents(text: &str) -> Result<Vec<AccessSpec>, SpecFileError> {
+        crate::input::check_text("the spec", text, crate::input::MAX_SPEC_BYTES)?;
         let mut specs = Vec::new();
         for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
             let number = index + 1;

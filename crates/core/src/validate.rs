@@ -388,6 +388,16 @@ pub fn validate_spec(spec: &AccessSpec) -> Result<(), SpecErrors> {
             reason,
         });
     }
+    if spec.rules.len() > crate::input::MAX_RULES {
+        errors.push(ValidationError::InvalidRule {
+            field: "rules".into(),
+            value: Shown::new(&format!("({} rules)", spec.rules.len())),
+            reason: format!(
+                "more than {} rules; merge rules that share a group and verbs, or split the pipeline",
+                crate::input::MAX_RULES
+            ),
+        });
+    }
     errors.extend(validate_rules(&spec.rules));
     if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
 }
