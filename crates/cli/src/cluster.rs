@@ -176,29 +176,38 @@ pub fn explain_transport(
     let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
     let text = chain.join(": ").to_lowercase();
     let io_kind = error.chain().find_map(|e| e.downcast_ref::<io::Error>()).map(io::Error::kind);
-    let problem = if text.contains("certificate")
-        || text.contains("tls")
-        || text.contains("handshake")
-    {
+    // A connection that closed (an API server that died mid-request) shows up inside the TLS
+    // layer too ("tls handshake eof"): it is told by its I/O kind before TLS is suspected.
+    let closed =
+        matches!(
+            io_kind,
+            Some(
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::TimedOut
+                    | io::ErrorKind::NotFound
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::BrokenPipe
+            )
+        ) || ["eof", "connection closed", "connection reset", "connection refused", "broken pipe"]
+            .iter()
+            .any(|words| text.contains(words));
+    let problem = if text.contains("certificate") && !closed {
         Problem::failed(format!("{doing}: the TLS handshake with {server} failed"))
             .hint(format!("the server's certificate is not signed by the CA of context {context:?}, or the address is not in it: check certificate-authority-data and the server URL"))
-    } else if matches!(
-        io_kind,
-        Some(
-            io::ErrorKind::ConnectionRefused
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::TimedOut
-                | io::ErrorKind::NotFound
-                | io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::BrokenPipe
-        )
-    ) || text.contains("connect")
+    } else if closed
+        || text.contains("connect")
         || text.contains("dns")
         || text.contains("timed out")
         || text.contains("connection")
     {
         Problem::failed(format!("{doing}: cannot reach the API server at {server}"))
             .hint(format!("is the cluster up and is {context:?} the right context? (kubectl cluster-info); re-run when it is back: the command converges"))
+    } else if text.contains("tls") || text.contains("handshake") {
+        Problem::failed(format!("{doing}: the TLS handshake with {server} failed")).hint(
+            "the server did not complete TLS: check that the URL is the API server's HTTPS port",
+        )
     } else {
         Problem::failed(format!("{doing}: the request to {server} failed"))
     };
@@ -208,6 +217,23 @@ pub fn explain_transport(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn explained(error: anyhow::Error) -> String {
+        let error = explain_transport(error, "https://k", "ctx", "applying");
+        error.downcast_ref::<Problem>().map(ToString::to_string).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_closed_connection_is_not_called_a_certificate_problem() {
+        let eof =
+            anyhow::Error::new(io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof"))
+                .context("client error (Connect)");
+        assert_eq!(explained(eof), "applying: cannot reach the API server at https://k");
+        let closed = anyhow::anyhow!("connection closed before message completed");
+        assert_eq!(explained(closed), "applying: cannot reach the API server at https://k");
+        let unknown_ca = anyhow::anyhow!("invalid peer certificate: UnknownIssuer");
+        assert_eq!(explained(unknown_ca), "applying: the TLS handshake with https://k failed");
+    }
 
     #[test]
     fn kubeconfig_errors_quote_no_values() {

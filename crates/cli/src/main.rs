@@ -283,6 +283,15 @@ async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipelin
             ))
             .into());
     }
+    let overlaps = cicd_access_core::validate::overlapping_pipelines(&specs);
+    if !overlaps.is_empty() {
+        return Err(Problem::usage(format!(
+            "the pipelines overlap; nothing was changed:\n  {}",
+            overlaps.join("\n  ")
+        ))
+        .hint("give each pipeline its own namespace or names (serviceAccount, role, roleBinding, secret)")
+        .into());
+    }
     let cluster = cluster::connect(&cli.cluster).await?;
     let mut pipelines = Vec::new();
     for spec in specs {

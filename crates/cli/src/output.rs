@@ -148,6 +148,27 @@ pub fn check_replaceable(
     check_writable(path, true, show_token)
 }
 
+/// Removes `.NAME.PID.tmp` files that a killed run left beside `NAME`: each is a whole
+/// kubeconfig, token included. Only those of processes that no longer run are touched.
+fn remove_stale_temporaries(dir: &Path, file_name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -170,6 +191,7 @@ pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<
         })?;
     }
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("kubeconfig");
+    remove_stale_temporaries(&dir, file_name);
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> io::Result<()> {
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
@@ -212,6 +234,20 @@ mod tests {
         write_kubeconfig(&path, "c", true).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "c");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_killed_runs_temporary_file_is_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.yaml");
+        // No process has this pid on Linux (pid_max is at most 2^22).
+        let stale = dir.path().join(".k.yaml.4294967294.tmp");
+        let other = dir.path().join(".other.yaml.4294967294.tmp");
+        fs::write(&stale, "token: secret").unwrap();
+        fs::write(&other, "x").unwrap();
+        write_kubeconfig(&path, "a", false).unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists(), "only this file's leftovers are removed");
     }
 
     #[test]

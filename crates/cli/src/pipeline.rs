@@ -666,7 +666,14 @@ async fn deliver(
         } else {
             live_role_rules(cluster, &pipeline.namespace, &pipeline.spec.role).await?
         };
-        report.verification = Some(verify_until(&text, pipeline, &expected).await?);
+        // The file is written: a failed verification must say so, not leave it unmentioned.
+        let verification = verify_until(&text, pipeline, &expected).await.map_err(|e| {
+            e.context(Problem::failed(format!(
+                "the kubeconfig was written to {}, but verifying it failed",
+                options.kubeconfig_path.display()
+            )))
+        })?;
+        report.verification = Some(verification);
     }
     Ok(())
 }

@@ -402,6 +402,39 @@ pub fn validate_spec(spec: &AccessSpec) -> Result<(), SpecErrors> {
     if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
 }
 
+/// Pairs of pipelines (of one spec file) that would write the same object, as messages:
+/// they would be applied concurrently and the last writer would win, so the file is refused
+/// before anything is created.
+pub fn overlapping_pipelines(specs: &[AccessSpec]) -> Vec<String> {
+    let mut writers: std::collections::BTreeMap<(&str, &str, &str), usize> =
+        std::collections::BTreeMap::new();
+    let mut overlaps = Vec::new();
+    for (index, spec) in specs.iter().enumerate() {
+        let namespace = spec.namespace_or_current();
+        let mut objects = vec![
+            ("Role", spec.role.as_str()),
+            ("ServiceAccount", spec.service_account.as_str()),
+            ("RoleBinding", spec.role_binding.as_str()),
+        ];
+        if matches!(spec.token, TokenKind::Secret) {
+            objects.push(("Secret", spec.secret.as_str()));
+        }
+        for (kind, name) in objects {
+            match writers.entry((namespace, kind, name)) {
+                std::collections::btree_map::Entry::Occupied(first) => overlaps.push(format!(
+                    "pipelines {} and {} both write {kind} {name} in namespace {namespace}",
+                    first.get() + 1,
+                    index + 1
+                )),
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+            }
+        }
+    }
+    overlaps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,5 +491,23 @@ mod tests {
     fn long_values_are_cut_in_messages() {
         let shown = Shown::new(&"x".repeat(10_000)).to_string();
         assert!(shown.len() < 80 && shown.contains("10000 characters"), "{shown}");
+    }
+
+    #[test]
+    fn pipelines_writing_the_same_object_are_found() {
+        let spec = |namespace: &str, account: &str| AccessSpec {
+            namespace: Some(namespace.into()),
+            service_account: account.into(),
+            role: account.into(),
+            role_binding: account.into(),
+            secret: account.into(),
+            ..AccessSpec::default()
+        };
+        assert!(
+            overlapping_pipelines(&[spec("a", "ci"), spec("b", "ci"), spec("a", "cd")]).is_empty()
+        );
+        let overlaps = overlapping_pipelines(&[spec("a", "ci"), spec("b", "x"), spec("a", "ci")]);
+        assert_eq!(overlaps.len(), 4, "{overlaps:#?}");
+        assert_eq!(overlaps[0], "pipelines 1 and 3 both write Role ci in namespace a");
     }
 }

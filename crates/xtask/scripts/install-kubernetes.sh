@@ -3,6 +3,7 @@
 # (the only Kubernetes source reachable from the package registries) and caches them.
 # The version is KUBERNETES in ../versions.env. Root is needed only to install the build's
 # Debian packages; the source is fetched with a private apt state, without touching /etc/apt.
+# Usage: install-kubernetes.sh [packages]   (packages: only the Debian packages, then stop)
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../versions.env
@@ -34,6 +35,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+[[ "${1:-}" == packages ]] && exit 0
 
 say "building kube-apiserver + kube-controller-manager $KUBERNETES from Debian source (~6 min, once)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/cicd-access-k8s.XXXXXX")"

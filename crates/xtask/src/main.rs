@@ -99,15 +99,52 @@ enum Scope {
 }
 
 /// Installs what is missing. What cannot be installed here (no root for apt, kubectl too old)
-/// fails first, with one line naming it and its fix, before anything slow starts.
+/// fails first, with one line naming it and its fix, before anything slow starts. The control
+/// plane's Go build runs beside the cargo installs: each has long single-threaded stretches.
 fn install(scope: Scope) -> Result<()> {
     let page = ["wasm", "nightly", "node", "trunk", "crates"];
     if scope == Scope::Page {
         return script("install-tools.sh", &page);
     }
     script("install-tools.sh", &["prereqs", "apt"])?;
-    script("install-tools.sh", &page)?;
-    script("install-kubernetes.sh", &[])
+    script("install-kubernetes.sh", &["packages"])?;
+    let log = root().join("target/install-kubernetes.log");
+    std::fs::create_dir_all(root().join("target"))?;
+    let output = std::fs::File::create(&log)?;
+    eprintln!(
+        "xtask: $ install-kubernetes.sh (beside the rest; its output goes to {})",
+        log.display()
+    );
+    let mut kubernetes = Command::new(scripts().join("install-kubernetes.sh"))
+        .current_dir(root())
+        .stdout(output.try_clone()?)
+        .stderr(output)
+        .spawn()
+        .context("could not start install-kubernetes.sh")?;
+    let tools = script("install-tools.sh", &page);
+    if tools.is_err() {
+        // Failed already: do not make the user wait for the Go build to say so.
+        let _ = kubernetes.kill();
+    }
+    let status = kubernetes.wait().context("install-kubernetes.sh did not finish")?;
+    tools?;
+    if !status.success() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        for line in tail.iter().rev() {
+            eprintln!("  {line}");
+        }
+        bail!("install-kubernetes.sh failed ({status}); its whole output is in {}", log.display());
+    }
+    eprintln!(
+        "xtask: {}",
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .last()
+            .unwrap_or("kubernetes installed")
+    );
+    Ok(())
 }
 
 fn test() -> Result<()> {
