@@ -10,7 +10,7 @@ use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_ku
 use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
 use cicd_access_core::manifest::{Manifests, build_manifests};
 use cicd_access_core::ownership::{Existing, Intent, Ownership, assess_ownership};
-use cicd_access_core::requirements::{apply_rules, revoke_rules};
+use cicd_access_core::requirements::{apply_rules, revoke_rules, rotate_rules};
 use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use cicd_access_core::verify::{Verification, compare_rights, denied_user, service_account_user};
@@ -1185,6 +1185,17 @@ pub async fn rotate(
 ) -> Result<(ApplyReport, Option<bool>)> {
     let mut out = ApplyReport::new(pipeline);
     let ns = pipeline.namespace.as_str();
+    let (held, incomplete) = held_rules(cluster, ns).await?;
+    let lacking = coverage::missing_rules(&held, &rotate_rules(&pipeline.spec));
+    if !incomplete && !lacking.is_empty() {
+        let rules: Vec<String> = lacking.iter().map(compact_string).collect();
+        return Err(Problem::failed(format!(
+            "rotating in namespace {ns} is forbidden to you: you do not hold {}; nothing was changed",
+            rules.join(" ")
+        ))
+        .hint("ask a cluster administrator to rotate it, or for these rights")
+        .into());
+    }
     let found = existing(cluster, pipeline).await?;
     if found.service_account.is_none() {
         return Err(Problem::failed(format!(

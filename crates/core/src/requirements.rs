@@ -28,6 +28,21 @@ pub fn apply_rules(spec: &AccessSpec) -> Vec<Rule> {
     rules
 }
 
+/// The rights `kubectl cicd rotate` needs: replacing the ServiceAccount and the token Secret
+/// (then waiting for the token), or requesting a new bound token.
+pub fn rotate_rules(spec: &AccessSpec) -> Vec<Rule> {
+    match spec.token {
+        TokenKind::Secret => vec![
+            Rule::new(&[""], &["serviceaccounts"], &["get", "delete", "patch", "create"]),
+            Rule::new(&[""], &["secrets"], &["get", "delete", "patch", "create", "list", "watch"]),
+        ],
+        TokenKind::Bound { .. } => vec![
+            Rule::new(&[""], &["serviceaccounts"], &["get"]),
+            Rule::new(&[""], &["serviceaccounts/token"], &["create"]),
+        ],
+    }
+}
+
 /// The rights `kubectl cicd revoke` needs: the Secret, and with `all` every object.
 pub fn revoke_rules(all: bool) -> Vec<Rule> {
     let mut rules = vec![Rule::new(&[""], &["secrets"], &["get", "delete"])];
@@ -79,6 +94,7 @@ mod tests {
         let spec = AccessSpec::default();
         assert!(missing_rules(&admin, &apply_rules(&spec)).is_empty());
         assert!(missing_rules(&admin, &revoke_rules(true)).is_empty());
+        assert!(missing_rules(&admin, &rotate_rules(&spec)).is_empty());
     }
 
     #[test]

@@ -56,6 +56,8 @@ apt_tools() {
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v openssl >/dev/null || missing+=(openssl)
+  # The benches read peak memory from GNU time.
+  [[ -x /usr/bin/time ]] || missing+=(time)
   if ((${#missing[@]})); then
     apt_install "${missing[@]}"
   fi
