@@ -98,6 +98,51 @@ enum Scope {
     Tests,
 }
 
+/// A script running beside the work in the foreground, its output in `target/NAME.log`.
+struct Beside {
+    name: &'static str,
+    log: PathBuf,
+    child: std::process::Child,
+}
+
+impl Beside {
+    fn start(name: &'static str, args: &[&str]) -> Result<Beside> {
+        std::fs::create_dir_all(root().join("target"))?;
+        let log = root().join(format!("target/{}.log", name.trim_end_matches(".sh")));
+        let output = std::fs::File::create(&log)?;
+        eprintln!("xtask: $ {name} {} (beside; output in {})", args.join(" "), log.display());
+        let child = Command::new(scripts().join(name))
+            .args(args)
+            .current_dir(root())
+            .stdout(output.try_clone()?)
+            .stderr(output)
+            .spawn()
+            .with_context(|| format!("could not start {name}"))?;
+        Ok(Beside { name, log, child })
+    }
+
+    /// Waits for it; `foreground` is how the work beside it ended. A failure of either is
+    /// reported, with the end of this one's log when it failed.
+    fn finish(mut self, foreground: Result<()>) -> Result<()> {
+        if foreground.is_err() {
+            // Failed already: do not make the user wait for this to say so.
+            let _ = self.child.kill();
+        }
+        let status = self.child.wait().with_context(|| format!("{} did not finish", self.name))?;
+        foreground?;
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        if !status.success() {
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+            bail!("{} failed ({status}); its whole output is in {}", self.name, self.log.display());
+        }
+        eprintln!("xtask: {} done: {}", self.name, text.lines().last().unwrap_or_default());
+        Ok(())
+    }
+}
+
 /// Installs what is missing. What cannot be installed here (no root for apt, kubectl too old)
 /// fails first, with one line naming it and its fix, before anything slow starts. The control
 /// plane's Go build runs beside the cargo installs: each has long single-threaded stretches.
@@ -108,43 +153,8 @@ fn install(scope: Scope) -> Result<()> {
     }
     script("install-tools.sh", &["prereqs", "apt"])?;
     script("install-kubernetes.sh", &["packages"])?;
-    let log = root().join("target/install-kubernetes.log");
-    std::fs::create_dir_all(root().join("target"))?;
-    let output = std::fs::File::create(&log)?;
-    eprintln!(
-        "xtask: $ install-kubernetes.sh (beside the rest; its output goes to {})",
-        log.display()
-    );
-    let mut kubernetes = Command::new(scripts().join("install-kubernetes.sh"))
-        .current_dir(root())
-        .stdout(output.try_clone()?)
-        .stderr(output)
-        .spawn()
-        .context("could not start install-kubernetes.sh")?;
-    let tools = script("install-tools.sh", &page);
-    if tools.is_err() {
-        // Failed already: do not make the user wait for the Go build to say so.
-        let _ = kubernetes.kill();
-    }
-    let status = kubernetes.wait().context("install-kubernetes.sh did not finish")?;
-    tools?;
-    if !status.success() {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(30).collect();
-        for line in tail.iter().rev() {
-            eprintln!("  {line}");
-        }
-        bail!("install-kubernetes.sh failed ({status}); its whole output is in {}", log.display());
-    }
-    eprintln!(
-        "xtask: {}",
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .last()
-            .unwrap_or("kubernetes installed")
-    );
-    Ok(())
+    let kubernetes = Beside::start("install-kubernetes.sh", &[])?;
+    kubernetes.finish(script("install-tools.sh", &page))
 }
 
 fn test() -> Result<()> {
@@ -156,13 +166,23 @@ fn test() -> Result<()> {
     // runs in the browser. The page's tests do run there.
     clippy(&["--target", "wasm32-unknown-unknown", "-p", "cicd-access-core", "--lib"])?;
     clippy(&["--target", "wasm32-unknown-unknown", "-p", "cicd-access-web", "--all-targets"])?;
-    // The page must be built before the browser end-to-end tests in tests/ read dist/.
-    script("web.sh", &["build"])?;
-    run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"])?;
+    // The page's release build ends in one long single-threaded optimisation, and the
+    // end-to-end tests mostly wait for the control plane: they run side by side. Only the
+    // page's own end-to-end test reads dist/, so it runs once both are done.
+    let page = Beside::start("web.sh", &["build"])?;
+    let rust_tests = run(
+        "cargo",
+        &["test", "--workspace", "--exclude", "cicd-access-web", "--", "--skip", PAGE_E2E],
+    );
+    page.finish(rust_tests)?;
+    run("cargo", &["test", "-p", "cicd-access-tests", "--test", "web_e2e"])?;
     script("web.sh", &["browser-tests"])?;
     eprintln!("xtask: all checks and tests passed");
     Ok(())
 }
+
+/// The test in `tests/tests/web_e2e.rs` that loads the built page.
+const PAGE_E2E: &str = "the_page_end_to_end";
 
 fn serve() -> Result<()> {
     install(Scope::Page)?;
