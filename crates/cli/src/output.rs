@@ -116,9 +116,6 @@ pub fn check_writable(path: &Path, force: bool, show_token: bool) -> Result<(), 
     fs::remove_file(&probe).map_err(cannot)
 }
 
-/// The largest file `rotate` reads to see whether it is a kubeconfig it may replace.
-const KUBECONFIG_READ_LIMIT: u64 = 1 << 20;
-
 /// `rotate`'s check: like [`check_writable`], but an existing file that is the kubeconfig
 /// this tool issued for `namespace` is replaced without `--force`; any other file needs it.
 pub fn check_replaceable(
@@ -131,12 +128,8 @@ pub fn check_replaceable(
     if force || !is_file {
         return check_writable(path, force, show_token);
     }
-    let issued = fs::File::open(path)
-        .and_then(|file| {
-            let mut text = String::new();
-            io::Read::read_to_string(&mut io::Read::take(file, KUBECONFIG_READ_LIMIT), &mut text)
-                .map(|_| text)
-        })
+    let limit = cicd_access_core::input::MAX_PASTE_BYTES;
+    let issued = crate::files::read_text(path, limit, "kubeconfig")
         .is_ok_and(|text| cicd_access_core::kubeconfig::is_issued_for(&text, namespace));
     if !issued {
         return Err(Problem::usage(format!(

@@ -244,6 +244,21 @@ async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<(Vec<Rule>, bo
     Ok((review.rules, review.incomplete))
 }
 
+/// The rules of `needed` you do not hold in `namespace`, as the API server would list them;
+/// `None` when you hold them all or your rules review is incomplete (the API server decides).
+async fn lacking_rights(
+    cluster: &Cluster,
+    namespace: &str,
+    needed: &[Rule],
+) -> Result<Option<String>> {
+    let (held, incomplete) = held_rules(cluster, namespace).await?;
+    let lacking = coverage::missing_rules(&held, needed);
+    if incomplete || lacking.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(lacking.iter().map(compact_string).collect::<Vec<_>>().join(" ")))
+}
+
 async fn namespace_exists(cluster: &Cluster, namespace: &str) -> Result<Option<bool>> {
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     match api.get_opt(namespace).await {
@@ -1030,12 +1045,7 @@ impl RevokeReport {
 }
 
 fn managed<K: Resource>(object: &K) -> bool {
-    object
-        .meta()
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(MANAGED_BY_LABEL))
-        .is_some_and(|v| v == MANAGED_BY_VALUE)
+    cicd_access_core::ownership::is_managed(object.meta())
 }
 
 async fn delete_managed<K>(
@@ -1130,14 +1140,10 @@ pub async fn revoke(
     progress: &Progress,
 ) -> Result<RevokeReport> {
     progress.set(format!("revoking {}", pipeline.label()));
-    let (held, incomplete) = held_rules(cluster, &pipeline.namespace).await?;
-    let lacking = coverage::missing_rules(&held, &revoke_rules(all));
-    if !incomplete && !lacking.is_empty() {
-        let rules: Vec<String> = lacking.iter().map(compact_string).collect();
+    if let Some(rules) = lacking_rights(cluster, &pipeline.namespace, &revoke_rules(all)).await? {
         return Err(Problem::failed(format!(
-            "you may not revoke in namespace {}: you do not hold {}",
-            pipeline.namespace,
-            rules.join(" ")
+            "you may not revoke in namespace {}: you do not hold {rules}",
+            pipeline.namespace
         ))
         .hint("ask a cluster administrator to revoke it, or for these rights")
         .into());
@@ -1185,13 +1191,9 @@ pub async fn rotate(
 ) -> Result<(ApplyReport, Option<bool>)> {
     let mut out = ApplyReport::new(pipeline);
     let ns = pipeline.namespace.as_str();
-    let (held, incomplete) = held_rules(cluster, ns).await?;
-    let lacking = coverage::missing_rules(&held, &rotate_rules(&pipeline.spec));
-    if !incomplete && !lacking.is_empty() {
-        let rules: Vec<String> = lacking.iter().map(compact_string).collect();
+    if let Some(rules) = lacking_rights(cluster, ns, &rotate_rules(&pipeline.spec)).await? {
         return Err(Problem::failed(format!(
-            "rotating in namespace {ns} is forbidden to you: you do not hold {}; nothing was changed",
-            rules.join(" ")
+            "rotating in namespace {ns} is forbidden to you: you do not hold {rules}; nothing was changed"
         ))
         .hint("ask a cluster administrator to rotate it, or for these rights")
         .into());

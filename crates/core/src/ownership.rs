@@ -107,7 +107,8 @@ impl Ownership {
     }
 }
 
-fn managed(meta: &ObjectMeta) -> bool {
+/// Whether this tool created the object (it carries the managed-by label).
+pub fn is_managed(meta: &ObjectMeta) -> bool {
     meta.labels
         .as_ref()
         .and_then(|l| l.get(MANAGED_BY_LABEL))
@@ -131,7 +132,7 @@ pub fn assess_ownership(
 ) -> Ownership {
     let mut ownership = Ownership::default();
     let mut foreign = |kind: &'static str, meta: &ObjectMeta, detail: Option<String>| {
-        if managed(meta) {
+        if is_managed(meta) {
             return;
         }
         let name = meta.name.clone().unwrap_or_default();
@@ -170,7 +171,7 @@ pub fn assess_ownership(
         }
     }
     // Only a ServiceAccount of this tool's is replaced: an adopted one may have other users.
-    let account_ours = existing.service_account.as_ref().is_some_and(|a| managed(&a.metadata));
+    let account_ours = existing.service_account.as_ref().is_some_and(|a| is_managed(&a.metadata));
     let new_secret = match intent {
         Intent::Apply => existing.secret.is_none(),
         Intent::Rotate => true,
