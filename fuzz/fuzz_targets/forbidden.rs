@@ -21,5 +21,8 @@ fuzz_target!(|data: &[u8]| {
         "user \"u\" (groups=[]) is attempting to grant RBAC permissions not currently held:\n{}",
         printed.join("\n")
     );
-    assert_eq!(parse_forbidden(&again).expect("printed rules read back").missing, forbidden.missing);
+    assert_eq!(
+        parse_forbidden(&again).expect("printed rules read back").missing,
+        forbidden.missing
+    );
 });

@@ -19,6 +19,7 @@ pub mod state;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use cicd_access_core::share as link;
 use yew::prelude::*;
 
 use crate::state::{Action, State};
@@ -133,13 +134,13 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with((), move |()| {
             let listener = web_sys::window().map(|window| {
                 gloo::events::EventListener::new(&window, "hashchange", move |_| {
-                    match state::decode_hash(&browser::hash()) {
+                    match link::decode_link(&browser::hash()) {
                         Ok(Some(spec)) => store.dispatch(Action::Load(Box::new(spec))),
                         Ok(None) => {}
-                        Err(text) => {
+                        Err(error) => {
                             store.dispatch(Action::SetNotice(Some(state::Notice {
                                 error: true,
-                                text,
+                                text: error.to_string(),
                             })));
                         }
                     }
@@ -250,7 +251,8 @@ fn embed_foot() -> Html {
     let Some(store) = use_context::<Store>() else { return html! {} };
     html! {
         <footer class="embed-foot">
-            <a href={browser::share_link(&state::encode_hash(&store.spec), false)} target="_blank" rel="noopener">
+            // A spec too large for a link opens the full page at its defaults.
+            <a href={browser::share_link(&link::encode_link(&store.spec).unwrap_or_default(), false)} target="_blank" rel="noopener">
                 { "Open in the full page: check, kubeconfig, export ↗" }</a>
         </footer>
     }
@@ -286,7 +288,9 @@ pub const HASH_DELAY_MS: u32 = 250;
 
 fn write_hash(pending: &RefCell<Option<Rc<cicd_access_core::AccessSpec>>>) {
     if let Some(spec) = pending.borrow_mut().take() {
-        browser::replace_hash(&state::encode_hash(&spec));
+        // A spec too large for a link leaves the address without one rather than a link
+        // that would not open.
+        browser::replace_hash(&link::encode_link(&spec).unwrap_or_default());
     }
 }
 

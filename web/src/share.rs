@@ -5,7 +5,9 @@ use wasm_bindgen::JsCast as _;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::state::{Action, MAX_PASTE, Notice, encode_hash, import_spec};
+use cicd_access_core::share::{encode_link, import_spec};
+
+use crate::state::{Action, MAX_PASTE, Notice};
 use crate::{Dispatch, browser};
 
 /// The file name of an exported spec.
@@ -22,7 +24,14 @@ pub fn share_bar() -> Html {
     let copy_link = |embed: bool| {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
-            let link = browser::share_link(&encode_hash(&dispatch.latest().spec), embed);
+            let fragment = match encode_link(&dispatch.latest().spec) {
+                Ok(fragment) => fragment,
+                Err(e) => {
+                    notice(&dispatch, true, format!("{e}: use Export spec and share the file"));
+                    return;
+                }
+            };
+            let link = browser::share_link(&fragment, embed);
             let text = if embed {
                 format!(
                     "<iframe src=\"{link}\" title=\"cicd-access\" width=\"100%\" height=\"900\" loading=\"lazy\"></iframe>"
@@ -93,8 +102,9 @@ pub fn share_bar() -> Html {
                     return;
                 };
                 match import_spec(&text) {
-                    Ok((spec, note)) => {
-                        dispatch.dispatch(Action::Load(Box::new(spec)));
+                    Ok(imported) => {
+                        let note = imported.note();
+                        dispatch.dispatch(Action::Load(Box::new(imported.spec)));
                         notice(
                             &dispatch,
                             false,

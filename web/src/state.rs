@@ -4,11 +4,10 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cicd_access_core::catalog::{self, CatalogEntry};
 use cicd_access_core::manifest::{Document, build_manifests, yaml_stream};
 use cicd_access_core::preset::{self, PRESETS};
+use cicd_access_core::share;
 use cicd_access_core::script::{Step, script_of_steps, steps_with_documents};
 use cicd_access_core::snippet::{Snippet, github_actions, gitlab_ci};
 use cicd_access_core::spec::DEFAULT_NAME;
@@ -20,11 +19,8 @@ use yew::Reducible;
 pub const START_PRESET: &str = "deployment-service-ingress";
 /// Field key of the token duration (not part of the spec's own validation).
 pub const DURATION_FIELD: &str = "token.duration";
-/// Longest share link we read: a spec is a few KB; anything far bigger is not ours.
-const MAX_HASH: usize = 64 * 1024;
 /// Longest pasted text or imported file we read.
 pub const MAX_PASTE: usize = 1024 * 1024;
-const HASH_KEY: &str = "spec=";
 
 /// What the user typed, as typed: invalid values stay visible so they can be fixed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,52 +203,6 @@ pub fn regenerate(form: &Form) -> (Rc<AccessSpec>, Result<Rc<Outputs>, Problems>
         (Err(errors), duration) => Err(Problems { spec: errors.0, duration }),
     };
     (spec, result)
-}
-
-/// The share-link fragment for `spec`: `spec=` and the `CiCdAccess` YAML, base64url.
-/// Only the spec travels: never a token or anything pasted.
-pub fn encode_hash(spec: &AccessSpec) -> String {
-    format!("{HASH_KEY}{}", URL_SAFE_NO_PAD.encode(spec.to_yaml()))
-}
-
-/// Reads a share-link fragment (with or without the leading `#`). `Ok(None)` when the
-/// fragment holds no spec.
-pub fn decode_hash(hash: &str) -> Result<Option<AccessSpec>, String> {
-    let hash = hash.strip_prefix('#').unwrap_or(hash);
-    let Some(encoded) = hash.split('&').find_map(|part| part.strip_prefix(HASH_KEY)) else {
-        return Ok(None);
-    };
-    if encoded.len() > MAX_HASH {
-        return Err(format!(
-            "the link's spec is {} characters long, more than an access spec can be; ask for the link again",
-            encoded.len()
-        ));
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).map_err(|_| {
-        "the link's spec is not valid base64url; copy the whole link again".to_owned()
-    })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| "the link's spec is not text; copy the whole link again".to_owned())?;
-    let specs = AccessSpec::parse_documents(&text).map_err(|e| format!("the link's spec: {e}"))?;
-    Ok(specs.into_iter().next())
-}
-
-/// Reads an imported `CiCdAccess` file: the spec, and a note when the file held several.
-pub fn import_spec(text: &str) -> Result<(AccessSpec, Option<String>), String> {
-    if text.len() > MAX_PASTE {
-        return Err(format!(
-            "the file is {} bytes; a CiCdAccess spec is a few KB, so this is not one",
-            text.len()
-        ));
-    }
-    let specs = AccessSpec::parse_documents(text).map_err(|e| e.to_string())?;
-    let count = specs.len();
-    let note = (count > 1).then(|| {
-        format!(
-            "the file holds {count} pipelines; the page shows the first, the CLI reads them all"
-        )
-    });
-    specs.into_iter().next().map(|spec| (spec, note)).ok_or_else(|| "the file is empty".into())
 }
 
 /// Adds `resource` of `group` with `verbs` to `rules`: into a rule of the same group and
@@ -454,7 +404,7 @@ impl State {
 
     /// The page's first state from the location's fragment.
     pub fn from_hash(hash: &str) -> State {
-        match decode_hash(hash) {
+        match share::decode_link(hash) {
             Ok(Some(spec)) => State::from_spec(&spec),
             Ok(None) => State::default(),
             Err(message) => State {
@@ -643,7 +593,8 @@ pub fn default_name() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cicd_access_core::script::{build_steps, render_script};
+    use cicd_access_core::share;
+use cicd_access_core::script::{build_steps, render_script};
 
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -702,14 +653,15 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn share_link_round_trips() {
+    fn the_page_opens_a_share_link_or_says_why_not() {
         let mut spec = preset::find("welkin-user-demo").unwrap().spec();
         spec.namespace = Some("team-a".into());
-        let hash = encode_hash(&spec);
-        assert_eq!(decode_hash(&format!("#{hash}")), Ok(Some(spec)));
-        assert_eq!(decode_hash(""), Ok(None));
-        assert!(decode_hash("#spec=%%%").is_err());
-        assert!(decode_hash(&format!("#spec={}", "A".repeat(MAX_HASH + 1))).is_err());
+        let link = share::encode_link(&spec).unwrap();
+        assert_eq!(*State::from_hash(&format!("#{link}")).spec, spec);
+        let broken = State::from_hash("#spec=%%%");
+        assert_eq!(broken.spec, State::default().spec);
+        let notice = broken.notice.expect("a broken link is reported");
+        assert!(notice.error && notice.text.contains("base64url"), "{}", notice.text);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -22,6 +22,7 @@ pub mod requirements;
 pub mod rule_syntax;
 pub mod rules_review;
 pub mod script;
+pub mod share;
 pub mod snippet;
 pub mod spec;
 pub mod validate;

@@ -173,7 +173,7 @@ impl Default for AccessSpec {
 }
 
 /// Why a `CiCdAccess` file could not be read.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SpecFileError {
     #[error("document {document}: not valid YAML: {message}")]
     Yaml { document: usize, message: String },

@@ -1,4 +1,4 @@
-//! `cargo xtask test|serve|bench|install`: installs what is missing, says what it does, runs it.
+//! `cargo xtask test|serve|bench|fuzz|install`: installs what is missing, says what it does, runs it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -12,6 +12,8 @@ commands:
   test      install what is missing, then fmt check, clippy (native + wasm32), all tests
   serve     build the page and serve it on http://127.0.0.1:8080
   bench     run the benchmarks (CLI apply vs kubectl, page size and speed, core speed)
+  fuzz [SECONDS] [TARGET...]
+            fuzz every parser of user input, SECONDS each (default 600), and summarise
   install   only install the tools and the test control plane";
 
 fn main() -> ExitCode {
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("serve") => serve(),
         Some("bench") => bench(),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install(Scope::Tests),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -170,6 +173,8 @@ fn test() -> Result<()> {
     // beside the Rust tests instead, it only slowed their compilation: 632 s against 513 + 109.)
     script("web.sh", &["build"])?;
     run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"])?;
+    // What fuzzing found stays found: every target replays its seeds and past findings.
+    script("fuzz.sh", &["replay"])?;
     script("web.sh", &["browser-tests"])?;
     eprintln!("xtask: all checks and tests passed");
     Ok(())
@@ -185,4 +190,10 @@ fn bench() -> Result<()> {
     run("cargo", &["bench", "-p", "cicd-access-tests"])?;
     // Builds the page itself before measuring it.
     script("web.sh", &["bench"])
+}
+
+fn fuzz(args: &[String]) -> Result<()> {
+    install(Scope::Page)?;
+    let args: Vec<&str> = std::iter::once("run").chain(args.iter().map(String::as_str)).collect();
+    script("fuzz.sh", &args)
 }
