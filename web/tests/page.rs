@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cicd_access_core::manifest::build_manifests;
 use cicd_access_core::preset;
-use cicd_access_web::state::encode_hash;
+use cicd_access_core::share::{decode_link, encode_link};
 use cicd_access_web::{App, AppProps};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -180,7 +180,7 @@ async fn hostile_input_in_every_field_gives_messages_not_panics() {
 async fn share_fragment_prefills_the_page() {
     let mut spec = preset::find("welkin-user-demo").unwrap().spec();
     spec.namespace = Some("team-b".into());
-    let root = mount(false, format!("#{}", encode_hash(&spec))).await;
+    let root = mount(false, format!("#{}", encode_link(&spec).expect("fits in a link"))).await;
     assert_eq!(text(&root, "#manifests"), build_manifests(&spec).unwrap().to_yaml());
     let broken = mount(false, "#spec=not-a-spec".into()).await;
     assert!(wait_for(&broken, "#notice").await.contains("link"), "{}", text(&broken, "#notice"));
@@ -271,10 +271,10 @@ async fn past_hash_delay() {
 async fn address_bar_follows_the_form_once_typing_pauses_or_the_page_is_left() {
     let mut spec = preset::find("read-only").unwrap().spec();
     spec.namespace = Some("start".into());
-    let root = mount(false, format!("#{}", encode_hash(&spec))).await;
+    let root = mount(false, format!("#{}", encode_link(&spec).expect("fits in a link"))).await;
     let namespace_in_hash = || {
         let hash = web_sys::window().unwrap().location().hash().unwrap();
-        cicd_access_web::state::decode_hash(&hash).ok().flatten().and_then(|spec| spec.namespace)
+        decode_link(&hash).ok().flatten().and_then(|spec| spec.namespace)
     };
     // Leaving the page writes the pending spec at once.
     type_into(&root, "#namespace", "left-at-once").await;
@@ -304,13 +304,13 @@ async fn opening_the_page_leaves_its_link_as_it_is() {
         written
             .iter()
             .filter_map(|url| url.as_string())
-            .filter_map(|url| cicd_access_web::state::decode_hash(&url).ok().flatten())
+            .filter_map(|url| decode_link(&url).ok().flatten())
             .filter_map(|spec| spec.namespace)
             .collect()
     };
     let mut spec = preset::find("read-only").unwrap().spec();
     spec.namespace = Some("opened-with".into());
-    let root = mount(false, format!("#{}", encode_hash(&spec))).await;
+    let root = mount(false, format!("#{}", encode_link(&spec).expect("fits in a link"))).await;
     past_hash_delay().await;
     // Other tests' pages are still mounted and may write theirs: only this spec counts.
     assert!(!namespaces_written().iter().any(|n| n == "opened-with"), "{:?}", namespaces_written());

@@ -5,12 +5,13 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::Result;
+use cicd_access_core::assessment::{Assessment, Evidence, Verdict, Writer, assess};
 use cicd_access_core::coverage::{self, Coverage, compact_string};
 use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
 use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
 use cicd_access_core::manifest::{Manifests, build_manifests};
 use cicd_access_core::ownership::{Existing, Intent, Ownership, assess_ownership};
-use cicd_access_core::requirements::{apply_rules, revoke_rules, rotate_rules};
+use cicd_access_core::requirements::{revoke_rules, rotate_rules};
 use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use cicd_access_core::verify::{Verification, compare_rights, denied_user, service_account_user};
@@ -135,16 +136,14 @@ pub struct CheckReport {
     pub explanation: String,
     #[serde(skip)]
     pub ownership: Ownership,
+    #[serde(skip)]
+    pub assessment: Assessment,
 }
 
 impl CheckReport {
     /// Whether the API server will refuse something, so nothing should be created.
     pub fn refused(&self) -> bool {
-        self.ownership.refused()
-            || (!self.incomplete
-                && (!self.role_allowed
-                    || !self.binding_allowed
-                    || !self.missing_for_steps.is_empty()))
+        self.ownership.refused() || self.assessment.verdict() == Verdict::Refused
     }
 
     pub fn text(&self) -> String {
@@ -179,11 +178,8 @@ impl CheckReport {
                 );
             }
         }
-        if !self.missing_for_steps.is_empty() {
-            out.push_str("The steps themselves need rights you do not hold:\n");
-            for rule in &self.missing_for_steps {
-                let _ = writeln!(out, "  {rule}");
-            }
+        for note in &self.assessment.notes {
+            let _ = writeln!(out, "note: {note}");
         }
         if !self.conflicts.is_empty() {
             out.push_str("Objects of these names exist that this access may not write:\n");
@@ -198,15 +194,14 @@ impl CheckReport {
         for adopted in &self.adopted {
             let _ = writeln!(out, "adopting {adopted} (--adopt): apply rewrites and labels it");
         }
-        if self.ownership.refused() {
-            out.push_str("verdict: you cannot create this; nothing was changed\n");
-        } else if self.incomplete {
-            out.push_str("The rules review is incomplete (an authorizer besides RBAC is active): the API server decides.\n");
-        } else if self.refused() {
-            out.push_str("verdict: you cannot create this; nothing was changed\n");
-        } else {
-            out.push_str("verdict: you can create this\n");
-        }
+        let verdict = match (self.ownership.refused(), self.assessment.verdict()) {
+            (true, _) | (false, Verdict::Refused) => "you cannot create this; nothing was changed",
+            (false, Verdict::Undecided) => {
+                "undecided: the rules review is incomplete (an authorizer besides RBAC is active), so the API server decides"
+            }
+            (false, Verdict::Accepted) => "you can create this",
+        };
+        let _ = writeln!(out, "verdict: {verdict}");
         out
     }
 }
@@ -232,7 +227,7 @@ fn read_rules_review(answer: &SelfSubjectRulesReview) -> Result<RulesReview> {
     })
 }
 
-async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<(Vec<Rule>, bool)> {
+async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<RulesReview> {
     let api: Api<SelfSubjectRulesReview> = Api::all(cluster.client.clone());
     let answer = call(
         cluster,
@@ -240,8 +235,7 @@ async fn held_rules(cluster: &Cluster, namespace: &str) -> Result<(Vec<Rule>, bo
         api.create(&PostParams::default(), &rules_review_request(namespace)),
     )
     .await?;
-    let review = read_rules_review(&answer)?;
-    Ok((review.rules, review.incomplete))
+    read_rules_review(&answer)
 }
 
 /// The rules of `needed` you do not hold in `namespace`, as the API server would list them;
@@ -251,9 +245,9 @@ async fn lacking_rights(
     namespace: &str,
     needed: &[Rule],
 ) -> Result<Option<String>> {
-    let (held, incomplete) = held_rules(cluster, namespace).await?;
-    let lacking = coverage::missing_rules(&held, needed);
-    if incomplete || lacking.is_empty() {
+    let review = held_rules(cluster, namespace).await?;
+    let lacking = coverage::missing_rules(&review.rules, needed);
+    if review.incomplete || lacking.is_empty() {
         return Ok(None);
     }
     Ok(Some(lacking.iter().map(compact_string).collect::<Vec<_>>().join(" ")))
@@ -324,7 +318,7 @@ async fn existing(cluster: &Cluster, pipeline: &Pipeline) -> Result<Existing> {
 /// did not create may be taken over.
 pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Result<CheckReport> {
     let namespace = pipeline.namespace.as_str();
-    let (exists, nodes, (held, incomplete), found) = futures::try_join!(
+    let (exists, nodes, review, found) = futures::try_join!(
         namespace_exists(cluster, namespace),
         nodes(cluster),
         held_rules(cluster, namespace),
@@ -332,13 +326,10 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Resul
     )?;
     let spec = &pipeline.spec;
     let ownership = assess_ownership(spec, &found, Intent::Apply, adopt);
-    let role: Coverage = coverage::check_role(&held, &spec.rules, Some(&spec.role));
-    let binding = coverage::check_role_binding(&held, &spec.role, &spec.rules);
-    let steps = coverage::missing_rules(&held, &apply_rules(spec));
-    let mut explanation = role.explain();
-    if role.allowed() && !binding.allowed() {
-        explanation.push_str(&binding.explain());
-    }
+    let held_rules = review.rules.clone();
+    let assessment = assess(&Evidence::from_review(review), spec, Writer::ServerSideApply);
+    let role = &assessment.role;
+    let binding_allowed = assessment.binding.as_ref().is_none_or(Coverage::allowed);
     Ok(CheckReport {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
@@ -346,19 +337,20 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Resul
         service_account: spec.service_account.clone(),
         namespace_exists: exists,
         nodes,
-        held_rules: held,
-        incomplete,
+        held_rules,
+        incomplete: assessment.incomplete,
         role_allowed: role.allowed(),
         role_bypass: role.bypass,
         missing: role.missing.iter().map(compact_string).collect(),
         missing_rules: role.missing.clone(),
-        binding_allowed: binding.allowed(),
-        missing_for_steps: steps.iter().map(compact_string).collect(),
+        binding_allowed,
+        missing_for_steps: assessment.missing_for_steps.iter().map(compact_string).collect(),
         lint: lint_role(&spec.rules, LintOptions { helm: pipeline.helm }),
         conflicts: ownership.conflicts.iter().map(ToString::to_string).collect(),
         adopted: ownership.adopted.clone(),
-        explanation,
+        explanation: assessment.explain(),
         ownership,
+        assessment,
     })
 }
 
@@ -759,12 +751,6 @@ pub async fn apply(
             pipeline.namespace
         );
         message.push_str(report.explanation.trim_end());
-        if !report.missing_for_steps.is_empty() {
-            message.push_str("\nthe steps themselves need rights you do not hold:");
-            for rule in &report.missing_for_steps {
-                let _ = write!(message, "\n  {rule}");
-            }
-        }
         return Err(Problem::failed(message)
             .hint("`kubectl cicd check` shows the same; ask a cluster administrator for the missing rules")
             .into());

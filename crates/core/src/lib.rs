@@ -6,6 +6,7 @@
 // Re-enabled here so the list in clippy.toml binds the core (no fs, env, process, clock).
 #![warn(clippy::disallowed_methods)]
 
+pub mod assessment;
 pub mod canilist;
 pub mod catalog;
 pub mod coverage;

@@ -91,8 +91,7 @@ mod tests {
 
     #[test]
     fn a_link_carries_the_spec_there_and_back() {
-        let mut spec = AccessSpec::default();
-        spec.namespace = Some("dev".into());
+        let spec = AccessSpec { namespace: Some("dev".into()), ..AccessSpec::default() };
         let fragment = encode_link(&spec).expect("a small spec fits");
         assert_eq!(decode_link(&format!("#{fragment}")), Ok(Some(spec.clone())));
         assert_eq!(decode_link(&format!("embed&{fragment}")), Ok(Some(spec)));
@@ -113,10 +112,10 @@ mod tests {
 
     #[test]
     fn a_spec_too_large_for_a_link_says_so_instead_of_making_one() {
-        let mut spec = AccessSpec::default();
-        spec.rules = (0..800)
+        let rules = (0..800)
             .map(|i| Rule::new(&["example.com"], &[&format!("widgets{i:04}")], &["get", "list"]))
             .collect();
+        let spec = AccessSpec { rules, ..AccessSpec::default() };
         let error = encode_link(&spec).unwrap_err();
         assert!(matches!(error, ShareError::LinkTooLong { .. }), "{error}");
         assert!(error.to_string().contains("exported spec file"), "{error}");
