@@ -2,7 +2,8 @@
 //! the core derives with the reason for each verb, and take them into the rule builder.
 
 use cicd_access_core::coverage::compact_string;
-use cicd_access_core::derive::{Deployer, Derivation, DeriveOptions, Source, derive, merge_rules};
+use cicd_access_core::derive::{Deployer, Derivation, DeriveOptions, Source, derive};
+use cicd_access_core::draft::merge_rules;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 

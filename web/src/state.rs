@@ -5,10 +5,11 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use cicd_access_core::catalog::{self, CatalogEntry};
+use cicd_access_core::draft::{Draft, add_resource};
 use cicd_access_core::manifest::{Document, build_manifests, yaml_stream};
 use cicd_access_core::preset::{self, PRESETS};
-use cicd_access_core::share;
 use cicd_access_core::script::{Step, script_of_steps, steps_with_documents};
+use cicd_access_core::share;
 use cicd_access_core::snippet::{Snippet, github_actions, gitlab_ci};
 use cicd_access_core::spec::DEFAULT_NAME;
 use cicd_access_core::validate::{SpecErrors, ValidationError};
@@ -69,30 +70,25 @@ impl Form {
     /// field is still checked; the outputs are withheld because of the duration error.
     pub fn to_spec(&self) -> (AccessSpec, Option<String>) {
         let mut duration_error = None;
-        let token = if self.bound {
-            match self.duration.trim().parse::<TokenDuration>() {
-                Ok(duration) => TokenKind::Bound { duration },
-                Err(e) => {
-                    duration_error = Some(e.to_string());
-                    TokenDuration::from_seconds(cicd_access_core::duration::MIN_SECONDS)
-                        .map_or(TokenKind::Secret, |duration| TokenKind::Bound { duration })
-                }
-            }
-        } else {
-            TokenKind::Secret
-        };
-        let spec = AccessSpec {
+        let token_duration = self.bound.then(|| {
+            self.duration.trim().parse::<TokenDuration>().unwrap_or_else(|e| {
+                duration_error = Some(e.to_string());
+                TokenDuration::SHORTEST
+            })
+        });
+        let spec = Draft {
             namespace: (!self.current_namespace).then(|| self.namespace.clone()),
-            service_account: self.service_account.clone(),
-            role: self.role.clone(),
-            role_binding: self.role_binding.clone(),
-            secret: self.secret.clone(),
-            cluster_name: self.cluster_name.clone(),
-            server: (!self.server.trim().is_empty()).then(|| self.server.clone()),
-            token,
             rules: self.rules.to_vec(),
-            ..AccessSpec::default()
-        };
+            service_account: Some(self.service_account.clone()),
+            role: Some(self.role.clone()),
+            role_binding: Some(self.role_binding.clone()),
+            secret: Some(self.secret.clone()),
+            cluster_name: Some(self.cluster_name.clone()),
+            server: Some(self.server.clone()),
+            token_duration,
+            ..Draft::default()
+        }
+        .build();
         (spec, duration_error)
     }
 }
@@ -203,37 +199,6 @@ pub fn regenerate(form: &Form) -> (Rc<AccessSpec>, Result<Rc<Outputs>, Problems>
         (Err(errors), duration) => Err(Problems { spec: errors.0, duration }),
     };
     (spec, result)
-}
-
-/// Adds `resource` of `group` with `verbs` to `rules`: into a rule of the same group and
-/// verbs (and no resource names) when there is one, else as a new rule.
-pub fn add_resource(rules: &mut Vec<Rule>, group: &str, resource: &str, verbs: &[&str]) {
-    let mut wanted: Vec<String> = verbs.iter().map(|v| (*v).to_owned()).collect();
-    wanted.sort();
-    let same = |rule: &Rule| {
-        let mut have = rule.verbs.clone();
-        have.sort();
-        rule.api_groups == [group] && rule.resource_names.is_empty() && have == wanted
-    };
-    if rules.iter().any(|r| r.api_groups == [group] && r.resources.iter().any(|x| x == resource)) {
-        // Already granted in some rule: widen nothing silently, let the user edit that rule.
-        if let Some(rule) = rules
-            .iter_mut()
-            .find(|r| r.api_groups == [group] && r.resources.iter().any(|x| x == resource))
-        {
-            for verb in &wanted {
-                if !rule.verbs.contains(verb) {
-                    rule.verbs.push(verb.clone());
-                }
-            }
-        }
-        return;
-    }
-    if let Some(rule) = rules.iter_mut().find(|r| same(r)) {
-        rule.resources.push(resource.to_owned());
-    } else {
-        rules.push(Rule::new(&[group], &[resource], verbs));
-    }
 }
 
 /// Verbs offered as checkboxes for a rule: those its resources support (the catalog's),
@@ -593,8 +558,8 @@ pub fn default_name() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cicd_access_core::script::{build_steps, render_script};
     use cicd_access_core::share;
-use cicd_access_core::script::{build_steps, render_script};
 
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -662,20 +627,6 @@ use cicd_access_core::script::{build_steps, render_script};
         assert_eq!(broken.spec, State::default().spec);
         let notice = broken.notice.expect("a broken link is reported");
         assert!(notice.error && notice.text.contains("base64url"), "{}", notice.text);
-    }
-
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn adding_merges_into_a_matching_rule() {
-        let mut rules = Vec::new();
-        add_resource(&mut rules, "apps", "deployments", catalog::DEPLOY_VERBS);
-        add_resource(&mut rules, "apps", "statefulsets", catalog::DEPLOY_VERBS);
-        add_resource(&mut rules, "apps", "replicasets", catalog::READ_VERBS);
-        assert_eq!(rules.len(), 2);
-        assert_eq!(rules[0].resources, ["deployments", "statefulsets"]);
-        add_resource(&mut rules, "apps", "replicasets", &["delete"]);
-        assert_eq!(rules.len(), 2);
-        assert!(rules[1].verbs.contains(&"delete".to_owned()));
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

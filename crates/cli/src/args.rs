@@ -4,15 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cicd_access_core::derive::{
-    self, Deployer, Derivation, DeriveOptions, HelmWait, KindOverride, Source,
-};
+use cicd_access_core::derive::{self, Deployer, HelmWait, KindOverride};
 use cicd_access_core::rule_syntax::parse_rule;
-use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind, preset};
+use cicd_access_core::{Rule, TokenDuration, preset};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::files;
-use crate::problem::Problem;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -247,45 +242,6 @@ fn parse_derive_option<T: std::str::FromStr<Err = derive::DeriveError>>(
     value.parse().map_err(|e: derive::DeriveError| e.to_string())
 }
 
-impl DeriveArgs {
-    /// The derivation from `--from-manifests`, if given.
-    pub fn derivation(&self, namespace: Option<&str>) -> Result<Option<Derivation>, Problem> {
-        let Some(path) = &self.from_manifests else { return Ok(None) };
-        let limit = cicd_access_core::input::MAX_MANIFEST_BYTES;
-        let sources = if path.as_os_str() == "-" {
-            vec![Source::new("-", files::read_text(path, limit, "manifests")?)]
-        } else {
-            let found = files::manifest_files(path)?;
-            if found.is_empty() {
-                return Err(Problem::usage(format!(
-                    "{} holds no *.yaml, *.yml or *.json files",
-                    path.display()
-                ))
-                .hint("render the chart first, e.g. `helm template . > rendered.yaml`"));
-            }
-            found
-                .iter()
-                .map(|file| {
-                    let text = files::read_text(file, limit, "manifests")?;
-                    Ok(Source::new(file.display().to_string(), text))
-                })
-                .collect::<Result<Vec<_>, Problem>>()?
-        };
-        let options = DeriveOptions {
-            namespace: namespace.map(str::to_owned),
-            delete: self.with_delete,
-            prune: self.with_prune,
-            wait: self.helm_wait,
-            rollback: self.with_rollback,
-            overrides: self.kinds.clone(),
-            ..DeriveOptions::new(self.deployer)
-        };
-        derive::derive(&sources, &options)
-            .map(Some)
-            .map_err(|e| Problem::usage(format!("--from-manifests: {e}")))
-    }
-}
-
 /// Where and how the kubeconfig is written.
 #[derive(Debug, Args, Clone)]
 pub struct WriteArgs {
@@ -355,63 +311,6 @@ impl AccessArgs {
             || self.file.is_some()
             || self.derive.from_manifests.is_some()
     }
-
-    /// The pipelines described: one from the flags, or one per document of the spec file.
-    /// `namespace` fills specs that name none (`-n`); the rest of the defaults are the core's.
-    pub fn specs(&self, namespace: Option<&str>) -> Result<Vec<AccessSpec>, Problem> {
-        if let Some(path) = &self.file {
-            let text =
-                files::read_text(path, cicd_access_core::input::MAX_SPEC_BYTES, "spec file")?;
-            let mut specs = AccessSpec::parse_documents(&text)
-                .map_err(|e| Problem::usage(format!("spec file {}: {e}", path.display())))?;
-            for spec in &mut specs {
-                if spec.namespace.is_none() {
-                    spec.namespace = namespace.map(str::to_owned);
-                }
-                if self.server.is_some() {
-                    spec.server.clone_from(&self.server);
-                }
-            }
-            return Ok(specs);
-        }
-        let mut rules = self
-            .preset
-            .as_deref()
-            .and_then(preset::find)
-            .map(preset::Preset::rules)
-            .unwrap_or_default();
-        for rule in &self.rules {
-            if !rules.contains(rule) {
-                rules.push(rule.clone());
-            }
-        }
-        if let Some(derivation) = self.derive.derivation(namespace)? {
-            // The reasons go to stderr so that stdout stays the result.
-            eprint!("{}", derivation.explain());
-            rules = derive::merge_rules(&rules, &derivation.rules());
-        }
-        let name = |value: &Option<String>| {
-            value.clone().unwrap_or_else(|| cicd_access_core::spec::DEFAULT_NAME.to_owned())
-        };
-        Ok(vec![AccessSpec {
-            namespace: namespace.map(str::to_owned),
-            service_account: name(&self.service_account),
-            role: name(&self.role),
-            role_binding: name(&self.role_binding),
-            secret: name(&self.secret),
-            cluster_name: self
-                .cluster_name
-                .clone()
-                .unwrap_or_else(|| cicd_access_core::spec::DEFAULT_CLUSTER_NAME.to_owned()),
-            server: self.server.clone(),
-            token: match self.token_duration {
-                Some(duration) => TokenKind::Bound { duration },
-                None => TokenKind::Secret,
-            },
-            rules,
-            ..AccessSpec::default()
-        }])
-    }
 }
 
 #[cfg(test)]
@@ -422,39 +321,6 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("kubectl-cicd").chain(args.iter().copied()))
-    }
-
-    #[test]
-    fn from_manifests_adds_the_derived_rules_to_the_preset() {
-        let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/fixtures/derive");
-        let cli = parse(&[
-            "generate",
-            "--preset",
-            "read-only",
-            "--from-manifests",
-            demo,
-            "--deployer",
-            "server-side",
-            "--kind",
-            "Widget.example.com=widgets",
-        ])
-        .unwrap();
-        let Command::Generate { access, .. } = &cli.command else { panic!("not generate") };
-        let derivation = access.derive.derivation(Some("demo")).unwrap().unwrap();
-        assert!(!derivation.rules().is_empty());
-        let spec = &access.specs(Some("demo")).unwrap()[0];
-        let preset = preset::find("read-only").unwrap().rules();
-        assert_eq!(spec.rules[..preset.len()], preset[..]);
-        let held = spec.rules.clone();
-        assert!(cicd_access_core::coverage::missing_rules(&held, &derivation.rules()).is_empty());
-    }
-
-    #[test]
-    fn from_manifests_names_a_missing_path() {
-        let cli = parse(&["generate", "--from-manifests", "/nonexistent/app.yaml"]).unwrap();
-        let Command::Generate { access, .. } = &cli.command else { panic!("not generate") };
-        let problem = access.specs(None).unwrap_err();
-        assert!(format!("{problem:?}").contains("/nonexistent/app.yaml"), "{problem:?}");
     }
 
     #[test]
@@ -481,23 +347,6 @@ mod tests {
         assert_eq!(cli.cluster.kubeconfig, Some(PathBuf::from("/k")));
         let cli = parse(&["--namespace=demo", "check", "--preset", "read-only"]).unwrap();
         assert_eq!(cli.cluster.namespace.as_deref(), Some("demo"));
-    }
-
-    #[test]
-    fn preset_and_rules_combine() {
-        let cli = parse(&[
-            "generate",
-            "--preset",
-            "deployment-service-ingress",
-            "--rule",
-            "batch:jobs:read",
-        ])
-        .unwrap();
-        let Command::Generate { access, .. } = cli.command else { panic!() };
-        let spec = &access.specs(Some("demo")).unwrap()[0];
-        assert_eq!(spec.rules.len(), 4);
-        assert_eq!(spec.rules[3], Rule::new(&["batch"], &["jobs"], &["get", "list", "watch"]));
-        assert_eq!(spec.namespace.as_deref(), Some("demo"));
     }
 
     #[test]
@@ -529,7 +378,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.timeout, Duration::from_secs(90));
         let Command::Apply { access, .. } = cli.command else { panic!() };
-        assert!(matches!(access.specs(None).unwrap()[0].token, TokenKind::Bound { .. }));
+        assert_eq!(access.token_duration.map(TokenDuration::seconds), Some(24 * 3600));
         assert!(parse(&["apply", "--token-duration", "5m"]).is_err());
         assert!(parse(&["apply", "--timeout", "soon"]).is_err());
     }

@@ -3,6 +3,7 @@
 //! Every decision (manifests, script, coverage, kubeconfig, verification) is the core's;
 //! this binary parses arguments, talks to the API server and writes files.
 
+mod access;
 mod args;
 mod cluster;
 mod files;
@@ -152,7 +153,7 @@ async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> R
                 cicd_access_core::input::MAX_PASTE_BYTES,
                 "kubeconfig",
             )?;
-            let specs = access.specs(namespace.as_deref())?;
+            let specs = specs(access, namespace.as_deref())?;
             let [spec] = specs.as_slice() else {
                 return Err(Problem::usage("verify checks one pipeline; the spec file has several")
                     .hint("verify each kubeconfig with a spec file of its pipeline, or with --preset/--rule")
@@ -223,12 +224,22 @@ async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> R
     }
 }
 
+/// The pipelines `access` describes; a derivation's reasons go to stderr, so that stdout
+/// stays the result.
+fn specs(access: &AccessArgs, namespace: Option<&str>) -> Result<Vec<AccessSpec>, Problem> {
+    let described = access::describe(access, namespace)?;
+    if let Some(derivation) = &described.derivation {
+        eprint!("{}", derivation.explain());
+    }
+    Ok(described.specs)
+}
+
 /// The offline outputs, byte for byte what the page produces for the same spec.
 fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat) -> Result<u8> {
     if !access.has_rules() {
         return Err(no_access().into());
     }
-    let specs = access.specs(namespace)?;
+    let specs = specs(access, namespace)?;
     let invalid = |e: cicd_access_core::validate::SpecErrors| -> anyhow::Error {
         Problem::usage(e.to_string()).into()
     };
@@ -273,7 +284,7 @@ fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat
 }
 
 async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipeline>)> {
-    let specs: Vec<AccessSpec> = access.specs(cli.cluster.namespace.as_deref())?;
+    let specs = specs(access, cli.cluster.namespace.as_deref())?;
     if !access.has_rules() && specs.iter().any(|s| s.rules.is_empty()) && needs_rules(&cli.command)
     {
         return Err(Problem::usage("no access given")

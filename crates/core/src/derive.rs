@@ -17,7 +17,7 @@
 //! - [`Derivation::rules`] is a plain `Vec<Rule>` for [`crate::AccessSpec::rules`];
 //!   [`Derivation::rules_with_reasons`] keeps every rule's [`Reason`]s for display;
 //!   [`Derivation::explain`] is the plain-text report the CLI prints.
-//! - [`merge_rules`]`(preset_or_hand_edited, derived)` combines them; the result is
+//! - [`crate::draft::merge_rules`]`(preset_or_hand_edited, derived)` combines them; the result is
 //!   ordinary rules that go through [`crate::validate::validate_rules`] and
 //!   [`crate::coverage::check_role`] like any Role.
 //!
@@ -1097,15 +1097,6 @@ impl Derivation {
     }
 }
 
-/// `base` (a preset, hand-edited rules) plus what `derived` needs and `base` lacks. The
-/// additions are merged per group and resource as the API server's 403 prints missing
-/// rules, so a derived Role on top of a preset adds only the missing verbs.
-pub fn merge_rules(base: &[Rule], derived: &[Rule]) -> Vec<Rule> {
-    let mut merged = base.to_vec();
-    merged.extend(coverage::missing_rules(base, derived));
-    merged
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1263,7 +1254,7 @@ mod tests {
             let rules = derive(&demo(), &options).unwrap().rules();
             assert_eq!(validate_rules(&rules), vec![], "{deployer}");
             let preset = crate::preset::find("deployment-service-ingress").unwrap().rules();
-            let merged = merge_rules(&preset, &rules);
+            let merged = crate::draft::merge_rules(&preset, &rules);
             assert_eq!(validate_rules(&merged), vec![]);
             assert!(coverage::missing_rules(&merged, &rules).is_empty());
             assert!(coverage::missing_rules(&merged, &preset).is_empty());

@@ -34,6 +34,9 @@ pub enum DurationError {
 }
 
 impl TokenDuration {
+    /// The shortest the TokenRequest API issues.
+    pub const SHORTEST: TokenDuration = TokenDuration { seconds: MIN_SECONDS };
+
     /// A duration of `seconds`, checked against the TokenRequest API's bounds.
     pub fn from_seconds(seconds: u64) -> Result<Self, DurationError> {
         let value = format_seconds(seconds);

@@ -11,6 +11,7 @@ pub mod canilist;
 pub mod catalog;
 pub mod coverage;
 pub mod derive;
+pub mod draft;
 pub mod duration;
 pub mod forbidden;
 pub mod input;
