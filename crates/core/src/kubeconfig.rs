@@ -294,6 +294,21 @@ pub fn read_token_secret(
     let namespace = field("namespace")?
         .ok_or(KubeconfigError::MissingField { name: Shown::new(&name), field: "namespace" })?;
     let namespace = String::from_utf8(namespace).unwrap_or_default();
+    // The token controller writes the Secret's own namespace; another one means the text
+    // was edited, and the kubeconfig would point the pipeline at the wrong namespace.
+    if let Some(own) = text_field(secret, &["metadata", "namespace"])
+        && own != namespace
+    {
+        return Err(KubeconfigError::BadValue {
+            name: Shown::new(&name),
+            field: "namespace",
+            reason: format!(
+                "is {} but the Secret is in namespace {}; copy the Secret again, unedited",
+                Shown::new(&namespace),
+                Shown::new(own)
+            ),
+        });
+    }
     Ok(TokenSecret { name, service_account, ca_crt, namespace, token })
 }
 
@@ -370,6 +385,15 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_edited_to_another_namespace_is_refused() {
+        let edited = filled().replace(&STANDARD.encode("demo"), &STANDARD.encode("prod"));
+        let error = kubeconfig_from_secret(&edited, "https://127.0.0.1:6443", "c", None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(r#"is "prod" but the Secret is in namespace "demo""#), "{error}");
+    }
+
+    #[test]
     fn golden_kubeconfig() {
         let text =
             kubeconfig_from_secret(&filled(), "https://127.0.0.1:6443", "default-cluster", None)
@@ -401,7 +425,9 @@ mod tests {
             (secret(r#","token":"!!notbase64""#), "not valid base64"),
             (filled().replace("\"ca.crt\"", "\"ca.pem\""), "no ca.crt"),
             (
-                filled().replace(&STANDARD.encode("demo"), &STANDARD.encode("Bad_NS")),
+                filled()
+                    .replace(&STANDARD.encode("demo"), &STANDARD.encode("Bad_NS"))
+                    .replace(r#""namespace":"demo""#, r#""namespace":"Bad_NS""#),
                 "namespace \"Bad_NS\": a namespace is a DNS-1123 label",
             ),
             ("{".to_owned(), "not a Secret in JSON or YAML"),

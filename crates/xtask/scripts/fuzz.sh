@@ -42,7 +42,7 @@ replay() {
       echo "fuzz.sh: ${target} failed on a seed or a past finding (log: target/fuzz-replay-${target}.log)" >&2
       return 1
     }
-    echo "fuzz.sh: ${target}: $(grep -c . <(find "${inputs[@]}" -type f)) inputs replayed" >&2
+    echo "fuzz.sh: ${target}: $(find -L "${inputs[@]}" -type f | wc -l) inputs replayed" >&2
   done
 }
 
