@@ -63,13 +63,16 @@ run() {
   if ! cargo fuzz --version 2>/dev/null | grep -qF "cargo-fuzz ${CARGO_FUZZ}"; then
     cargo install cargo-fuzz --version "${CARGO_FUZZ}" --locked
   fi
-  local summary="target/fuzz-summary.txt" target log
+  # Built first, so that each target's time is its fuzzing alone.
+  cargo "+${toolchain}" fuzz build
+  local summary="target/fuzz-summary.txt" target log started
   printf '%-14s %8s %12s %10s %8s %10s %8s  %s\n' target seconds executions "execs/s" corpus "slowest s" "rss MB" findings >"${summary}"
   for target in "${targets[@]}"; do
     log="target/fuzz-${target}.log"
     mkdir -p "fuzz/corpus/${target}"
     echo "fuzz.sh: ${target} for ${seconds}s (log: ${log})" >&2
     local status=0
+    started=${SECONDS}
     cargo "+${toolchain}" fuzz run "${target}" "fuzz/corpus/${target}" "fuzz/seeds/${target}" -- \
       -max_total_time="${seconds}" -timeout="${TIMEOUT}" -rss_limit_mb="${RSS_MB}" \
       -malloc_limit_mb="${MALLOC_MB}" -max_len="${MAX_LEN}" -print_final_stats=1 \
@@ -82,7 +85,7 @@ run() {
     local executions rate
     executions="$(stat_of "${log}" number_of_executed_units)"
     rate="$(stat_of "${log}" average_exec_per_sec)"
-    printf '%-14s %8s %12s %10s %8s %10s %8s  %s\n' "${target}" "${seconds}" "${executions:-?}" \
+    printf '%-14s %8s %12s %10s %8s %10s %8s  %s\n' "${target}" "$((SECONDS - started))" "${executions:-?}" \
       "${rate:-?}" "$(grep -oE 'corp: [0-9]+' "${log}" | tail -n 1 | cut -d' ' -f2)" \
       "$(stat_of "${log}" slowest_unit_time_sec)" "$(stat_of "${log}" peak_rss_mb)" \
       "${findings}" >>"${summary}"
