@@ -47,7 +47,7 @@ fn main() {
             ));
         }
     });
-    let manifests = regenerate(&form).1.map(|o| o.manifests.len()).unwrap_or_default();
+    let manifests = regenerate(&form).1.map(|o| o.manifests().len()).unwrap_or_default();
     println!("40-rule Role, {manifests} bytes of YAML (target <= 1 ms for every output):");
     println!("  what the page runs per keystroke: {keystroke}");
     println!("  every output (manifests, each object, steps, script, CI snippets): {everything}");

@@ -4,7 +4,9 @@
 use yew::prelude::*;
 
 use crate::browser;
-use crate::state::{Outputs, Problems};
+use cicd_access_core::outputs::Outputs;
+
+use crate::state::Problems;
 use crate::{Store, field_id};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -212,8 +214,8 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>, warming: b
                     } else {
                         <div class="output">
                             <div class="output-head"><h3>{ "cicd-access.yaml" }<span class="muted">{ " — kubectl apply -f cicd-access.yaml" }</span></h3>
-                                <CopyDownload text={outputs.manifests.clone()} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
-                            <Code text={outputs.manifests.clone()} id="manifests" label="All manifests" {warming} />
+                                <CopyDownload text={AttrValue::from(outputs.manifests().to_owned())} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
+                            <Code text={AttrValue::from(outputs.manifests().to_owned())} id="manifests" label="All manifests" {warming} />
                         </div>
                     }
                 </>

@@ -1,16 +1,13 @@
 //! The page's state: the form, the pasted texts, and everything derived from them by the
 //! core. Pure Rust (no web-sys), so it is tested natively and in the browser alike.
 
-use std::cell::OnceCell;
 use std::rc::Rc;
 
 use cicd_access_core::catalog::{self, CatalogEntry};
 use cicd_access_core::draft::{Draft, add_resource};
-use cicd_access_core::manifest::{Document, build_manifests, yaml_stream};
+use cicd_access_core::outputs::Outputs;
 use cicd_access_core::preset::{self, PRESETS};
-use cicd_access_core::script::{Step, script_of_steps, steps_with_documents};
 use cicd_access_core::share;
-use cicd_access_core::snippet::{Snippet, github_actions, gitlab_ci};
 use cicd_access_core::spec::DEFAULT_NAME;
 use cicd_access_core::validate::{SpecErrors, ValidationError};
 use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind};
@@ -90,65 +87,6 @@ impl Form {
         }
         .build();
         (spec, duration_error)
-    }
-}
-
-/// Everything the page shows for a valid spec. Only the manifests are built up front
-/// (building them validates the spec), as one stream and each object alone; the rest is
-/// built the first time a tab shows it, so a keystroke does not rebuild the steps, script
-/// and snippets of hidden tabs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outputs {
-    spec: Rc<AccessSpec>,
-    pub manifests: String,
-    documents: Vec<Document>,
-    steps: OnceCell<Vec<Step>>,
-    script: OnceCell<String>,
-    github: OnceCell<Snippet>,
-    gitlab: OnceCell<Snippet>,
-}
-
-impl Outputs {
-    /// The outputs of `spec`, or why it has none.
-    pub fn build(spec: &Rc<AccessSpec>) -> Result<Outputs, SpecErrors> {
-        let documents = build_manifests(spec)?.documents();
-        Ok(Outputs {
-            spec: Rc::clone(spec),
-            manifests: yaml_stream(&documents),
-            documents,
-            steps: OnceCell::new(),
-            script: OnceCell::new(),
-            github: OnceCell::new(),
-            gitlab: OnceCell::new(),
-        })
-    }
-
-    // The spec was validated when the manifests were built; the steps and the script are
-    // made from those manifests, and the snippets' builders run the same validation, so
-    // none of them can fail here.
-    fn valid<T>(built: Result<T, SpecErrors>) -> T {
-        built.unwrap_or_else(|e| unreachable!("a validated spec failed to build: {e}"))
-    }
-
-    /// Each object on its own.
-    pub fn documents(&self) -> &[Document] {
-        &self.documents
-    }
-
-    pub fn steps(&self) -> &[Step] {
-        self.steps.get_or_init(|| steps_with_documents(&self.spec, &self.documents))
-    }
-
-    pub fn script(&self) -> &str {
-        self.script.get_or_init(|| script_of_steps(self.steps()))
-    }
-
-    pub fn github(&self) -> &Snippet {
-        self.github.get_or_init(|| Self::valid(github_actions(&self.spec)))
-    }
-
-    pub fn gitlab(&self) -> &Snippet {
-        self.gitlab.get_or_init(|| Self::valid(gitlab_ci(&self.spec)))
     }
 }
 
@@ -558,7 +496,6 @@ pub fn default_name() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cicd_access_core::script::{build_steps, render_script};
     use cicd_access_core::share;
 
     #[cfg(target_arch = "wasm32")]
@@ -574,23 +511,6 @@ mod tests {
         let state = State::default();
         assert!(state.outputs.is_ok(), "{:?}", state.outputs);
         assert_eq!(state.spec.namespace, None);
-    }
-
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn outputs_built_on_demand_are_the_cores() {
-        let mut spec = preset::find("welkin-user-demo").unwrap().spec();
-        spec.namespace = Some("team-a".into());
-        let state = State::from_spec(&spec);
-        let outputs = state.outputs.as_ref().unwrap();
-        let spec = &state.spec;
-        let manifests = build_manifests(spec).unwrap();
-        assert_eq!(outputs.manifests, manifests.to_yaml());
-        assert_eq!(outputs.documents(), manifests.documents().as_slice());
-        assert_eq!(outputs.steps(), build_steps(spec).unwrap().as_slice());
-        assert_eq!(outputs.script(), render_script(spec).unwrap());
-        assert_eq!(*outputs.github(), github_actions(spec).unwrap());
-        assert_eq!(*outputs.gitlab(), gitlab_ci(spec).unwrap());
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

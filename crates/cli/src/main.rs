@@ -16,9 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use cicd_access_core::AccessSpec;
-use cicd_access_core::manifest::build_manifests;
-use cicd_access_core::script::render_script;
-use cicd_access_core::snippet;
+use cicd_access_core::outputs::Outputs;
 use clap::Parser as _;
 use futures::StreamExt as _;
 use serde::Serialize;
@@ -246,26 +244,23 @@ fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat
     let mut parts = Vec::new();
     let mut hints = Vec::new();
     for spec in &specs {
+        let outputs = Outputs::build(spec).map_err(invalid)?;
         parts.push(match format {
-            GenerateFormat::Yaml => build_manifests(spec).map_err(invalid)?.to_yaml(),
-            GenerateFormat::Json => build_manifests(spec).map_err(invalid)?.to_json(),
-            GenerateFormat::Script => render_script(spec).map_err(invalid)?,
-            GenerateFormat::Spec => {
-                cicd_access_core::validate::validate_spec(spec).map_err(invalid)?;
-                spec.to_yaml()
-            }
+            GenerateFormat::Yaml => outputs.manifests().to_owned(),
+            GenerateFormat::Json => outputs.json(),
+            GenerateFormat::Script => outputs.script().to_owned(),
+            GenerateFormat::Spec => spec.to_yaml(),
             GenerateFormat::GithubActions | GenerateFormat::GitlabCi => {
                 let snippet = if format == GenerateFormat::GithubActions {
-                    snippet::github_actions(spec)
+                    outputs.github()
                 } else {
-                    snippet::gitlab_ci(spec)
-                }
-                .map_err(invalid)?;
+                    outputs.gitlab()
+                };
                 hints.push(format!(
                     "# {}: store the kubeconfig as a protected secret (not run for you):\n#   {}\n",
                     snippet.path, snippet.store_hint
                 ));
-                snippet.text
+                snippet.text.clone()
             }
         });
     }

@@ -18,6 +18,7 @@ pub mod input;
 pub mod kubeconfig;
 pub mod lint;
 pub mod manifest;
+pub mod outputs;
 pub mod ownership;
 pub mod preset;
 pub mod requirements;

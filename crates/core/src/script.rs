@@ -4,7 +4,7 @@
 //! here-documents, so nothing the user typed is ever expanded or executed.
 
 use crate::kubeconfig::{CONTEXT_NAME, DEFAULT_FILE, USER_NAME};
-use crate::manifest::{Document, build_manifests};
+use crate::manifest::Document;
 use crate::spec::{AccessSpec, TokenKind};
 use crate::validate::SpecErrors;
 
@@ -35,8 +35,7 @@ fn apply(yaml: &str) -> String {
 
 /// The procedure as ordered steps.
 pub fn build_steps(spec: &AccessSpec) -> Result<Vec<Step>, SpecErrors> {
-    let documents = build_manifests(spec)?.documents();
-    Ok(steps_with_documents(spec, &documents))
+    Ok(crate::outputs::Outputs::build(spec)?.steps().to_vec())
 }
 
 /// [`build_steps`] for a spec whose manifests are already built and validated: `documents`
@@ -159,7 +158,7 @@ pub fn steps_with_documents(spec: &AccessSpec, documents: &[Document]) -> Vec<St
 
 /// The whole procedure as one bash script.
 pub fn render_script(spec: &AccessSpec) -> Result<String, SpecErrors> {
-    Ok(script_of_steps(&build_steps(spec)?))
+    Ok(crate::outputs::Outputs::build(spec)?.script().to_owned())
 }
 
 /// The script of steps from [`build_steps`] or [`steps_with_documents`].

@@ -27,6 +27,11 @@ fn namespace_flag(spec: &AccessSpec) -> String {
 /// `~/.kube/config` with mode 0400, as the documented example does.
 pub fn github_actions(spec: &AccessSpec) -> Result<Snippet, SpecErrors> {
     validate_spec(spec)?;
+    Ok(github_actions_of(spec))
+}
+
+/// [`github_actions`] of a spec already validated ([`crate::outputs::Outputs`]).
+pub(crate) fn github_actions_of(spec: &AccessSpec) -> Snippet {
     let ns = namespace_flag(spec);
     let text = format!(
         r#"name: deploy
@@ -53,19 +58,24 @@ jobs:
         run: kubectl apply{ns} --filename deploy/
 "#
     );
-    Ok(Snippet {
+    Snippet {
         path: ".github/workflows/deploy.yaml",
         text,
         store_hint: format!(
             "base64 -w0 {DEFAULT_FILE} | gh secret set {SECRET_NAME} --env production && rm {DEFAULT_FILE}"
         ),
-    })
+    }
 }
 
 /// A GitLab CI job: the kubeconfig is a protected, masked CI/CD variable (base64, so that
 /// GitLab can mask it), decoded to a file only the job reads.
 pub fn gitlab_ci(spec: &AccessSpec) -> Result<Snippet, SpecErrors> {
     validate_spec(spec)?;
+    Ok(gitlab_ci_of(spec))
+}
+
+/// [`gitlab_ci`] of a spec already validated ([`crate::outputs::Outputs`]).
+pub(crate) fn gitlab_ci_of(spec: &AccessSpec) -> Snippet {
     let ns = namespace_flag(spec);
     let text = format!(
         r#"deploy:
@@ -84,13 +94,13 @@ pub fn gitlab_ci(spec: &AccessSpec) -> Result<Snippet, SpecErrors> {
     - kubectl apply{ns} --filename deploy/
 "#
     );
-    Ok(Snippet {
+    Snippet {
         path: ".gitlab-ci.yml",
         text,
         store_hint: format!(
             "curl --request POST --header \"PRIVATE-TOKEN: $GITLAB_TOKEN\" \"https://gitlab.example.com/api/v4/projects/PROJECT_ID/variables\" --form key={SECRET_NAME} --form \"value=$(base64 -w0 {DEFAULT_FILE})\" --form protected=true --form masked=true && rm {DEFAULT_FILE}"
         ),
-    })
+    }
 }
 
 #[cfg(test)]
