@@ -1,7 +1,7 @@
 //! One pipeline's access against the live cluster: check, apply, kubeconfig, verify,
 //! revoke, rotate. Every decision is the core's; this is requests and their order.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -9,7 +9,7 @@ use cicd_access_core::assessment::{Assessment, Evidence, Verdict, Writer, assess
 use cicd_access_core::coverage::{self, Coverage, compact_string};
 use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
 use cicd_access_core::lint::{Finding, LintOptions, Severity, lint_role};
-use cicd_access_core::manifest::{Manifests, build_manifests};
+use cicd_access_core::manifest::{Manifests, build_for_names, build_manifests, rule_of};
 use cicd_access_core::ownership::{Existing, Intent, Ownership, assess_ownership};
 use cicd_access_core::requirements::{revoke_rules, rotate_rules};
 use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
@@ -59,16 +59,10 @@ impl Pipeline {
         context_namespace: &str,
         helm: bool,
     ) -> Result<Pipeline, Problem> {
-        if spec.namespace.is_none() {
-            spec.namespace = Some(context_namespace.to_owned());
-        }
+        let namespace = spec.namespace.get_or_insert_with(|| context_namespace.to_owned()).clone();
         let rules_given = !spec.rules.is_empty();
-        if !rules_given {
-            // Only the names matter here: a placeholder rule satisfies the core's validation.
-            spec.rules = vec![Rule::new(&[""], &["pods"], &["get"])];
-        }
-        let manifests = build_manifests(&spec).map_err(|e| Problem::usage(e.to_string()))?;
-        let namespace = spec.namespace.clone().unwrap_or_default();
+        let manifests = if rules_given { build_manifests(&spec) } else { build_for_names(&spec) }
+            .map_err(|e| Problem::usage(e.to_string()))?;
         Ok(Pipeline { spec, manifests, namespace, rules_given, helm })
     }
 
@@ -278,6 +272,7 @@ async fn nodes(cluster: &Cluster) -> Result<String> {
 async fn read_existing<K>(cluster: &Cluster, pipeline: &Pipeline, name: &str) -> Result<Option<K>>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + k8s_openapi::Resource
         + Clone
         + DeserializeOwned
         + std::fmt::Debug,
@@ -291,7 +286,7 @@ where
             e,
             &cluster.server,
             &cluster.context,
-            &doing(&format!("reading {} {name}", kind_name::<K>()), pipeline),
+            &doing(&format!("reading {} {name}", <K as k8s_openapi::Resource>::KIND), pipeline),
         )),
     }
 }
@@ -358,12 +353,72 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Resul
 // apply
 
 /// What happened to one object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+    /// A dry run's RoleBinding of a Role that does not exist yet: the API server cannot
+    /// check it, the pre-check did.
+    CreatedCheckedLocally,
+    Replaced,
+    /// A ServiceAccount deleted and created again, so its old tokens die with its old UID.
+    ReplacedWithNewUid,
+    Deleted,
+    AlreadyAbsent,
+    /// Not labelled as this tool's, so not deleted.
+    LeftAlone,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+            Outcome::CreatedCheckedLocally => "created (checked locally: its Role does not exist yet)",
+            Outcome::Replaced => "replaced",
+            Outcome::ReplacedWithNewUid => "replaced (new UID)",
+            Outcome::Deleted => "deleted",
+            Outcome::AlreadyAbsent => "already absent",
+            Outcome::LeftAlone => {
+                return write!(
+                    f,
+                    "left alone: not labelled {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}, so not created by this tool"
+                );
+            }
+        })
+    }
+}
+
+/// One object and what happened to it.
+#[derive(Debug, Clone)]
 pub struct Change {
     pub kind: &'static str,
     pub name: String,
-    /// `created`, `configured` or `unchanged` (with `would be` for a dry run).
-    pub action: String,
+    pub outcome: Outcome,
+    /// Only the API server's dry run happened.
+    pub dry_run: bool,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dry = if self.dry_run { " (server dry run)" } else { "" };
+        write!(f, "{}/{} {}{dry}", self.kind.to_lowercase(), self.name, self.outcome)
+    }
+}
+
+impl Serialize for Change {
+    /// `{"kind", "name", "action"}`, the action as the text shows it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let dry = if self.dry_run { " (server dry run)" } else { "" };
+        let mut out = serializer.serialize_struct("Change", 3)?;
+        out.serialize_field("kind", self.kind)?;
+        out.serialize_field("name", &self.name)?;
+        out.serialize_field("action", &format!("{}{dry}", self.outcome))?;
+        out.end()
+    }
 }
 
 /// The outcome of `apply` (and `rotate`, `kubeconfig`) for one pipeline.
@@ -407,8 +462,7 @@ impl ApplyReport {
     pub fn text(&self) -> String {
         let mut out = String::new();
         for change in &self.changes {
-            let _ =
-                writeln!(out, "{}/{} {}", change.kind.to_lowercase(), change.name, change.action);
+            let _ = writeln!(out, "{change}");
         }
         if let Some(path) = &self.kubeconfig {
             let _ = writeln!(out, "kubeconfig written to {path} (mode 0600)");
@@ -455,20 +509,6 @@ fn comparable<K: Serialize>(object: &K) -> serde_json::Value {
     value
 }
 
-/// The kind of one of the four objects, as a static name for reports.
-fn kind_name<K>() -> &'static str
-where
-    K: Resource,
-    K::DynamicType: Default,
-{
-    match K::kind(&K::DynamicType::default()).as_ref() {
-        "Role" => "Role",
-        "RoleBinding" => "RoleBinding",
-        "ServiceAccount" => "ServiceAccount",
-        _ => "Secret",
-    }
-}
-
 async fn apply_object<K>(
     cluster: &Cluster,
     api: &Api<K>,
@@ -477,10 +517,10 @@ async fn apply_object<K>(
     pipeline: &Pipeline,
 ) -> Result<Change>
 where
-    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    K: Resource + k8s_openapi::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    let kind = kind_name::<K>();
+    let kind = <K as k8s_openapi::Resource>::KIND;
     let name = object.meta().name.clone().unwrap_or_default();
     let before =
         get_opt(cluster, api, &name, &doing(&format!("reading {kind} {name}"), pipeline)).await?;
@@ -512,13 +552,12 @@ where
             ));
         }
     };
-    let action = match &before {
-        None => "created",
-        Some(before) if comparable(before) == comparable(&after) => "unchanged",
-        Some(_) => "configured",
+    let outcome = match &before {
+        None => Outcome::Created,
+        Some(before) if comparable(before) == comparable(&after) => Outcome::Unchanged,
+        Some(_) => Outcome::Configured,
     };
-    let action = if dry_run { format!("{action} (server dry run)") } else { action.to_owned() };
-    Ok(Change { kind, name, action })
+    Ok(Change { kind, name, outcome, dry_run })
 }
 
 /// Waits, with a watch, until the token controller has filled the Secret (with a token
@@ -813,11 +852,12 @@ pub async fn apply(
     // A dry run creates no Role, and the API server checks a RoleBinding against the rules
     // of its Role: a new binding can only be checked by the coverage pre-check above.
     let binding_change = async {
-        if options.dry_run && role.action.starts_with("created") {
+        if options.dry_run && role.outcome == Outcome::Created {
             Ok(Change {
-                kind: "RoleBinding",
-                name: m.role_binding.metadata.name.clone().unwrap_or_default(),
-                action: "created (checked locally: its Role does not exist yet)".to_owned(),
+                kind: <RoleBinding as k8s_openapi::Resource>::KIND,
+                name: pipeline.spec.role_binding.clone(),
+                outcome: Outcome::CreatedCheckedLocally,
+                dry_run: false,
             })
         } else {
             apply_object(cluster, &bindings, &m.role_binding, options.dry_run, pipeline).await
@@ -965,8 +1005,7 @@ async fn live_role_rules(cluster: &Cluster, namespace: &str, name: &str) -> Resu
     let api: Api<Role> = Api::namespaced(cluster.client.clone(), namespace);
     let role =
         call(cluster, &format!("reading Role {name} to compare with"), api.get(name)).await?;
-    let rules = serde_json::to_value(role.rules.unwrap_or_default())?;
-    Ok(serde_json::from_value::<Vec<Rule>>(rules).unwrap_or_default())
+    Ok(role.rules.iter().flatten().map(rule_of).collect())
 }
 
 /// `verify`: the issued kubeconfig against the spec's rules (or the live Role's).
@@ -990,8 +1029,7 @@ pub async fn verify_file(
         let roles: Api<Role> = Api::namespaced(cluster.client.clone(), &namespace);
         let role =
             call(cluster, &format!("reading Role {}", spec.role), roles.get(&spec.role)).await?;
-        let yaml = serde_json::to_value(role.rules.unwrap_or_default())?;
-        serde_json::from_value::<Vec<Rule>>(yaml).unwrap_or_default()
+        role.rules.iter().flatten().map(rule_of).collect()
     };
     let verification = verify_once(text, &namespace, &spec.service_account, &expected).await?;
     Ok(VerifyReport::from(&verification))
@@ -1015,8 +1053,7 @@ impl RevokeReport {
     pub fn text(&self) -> String {
         let mut out = String::new();
         for change in &self.changes {
-            let _ =
-                writeln!(out, "{}/{} {}", change.kind.to_lowercase(), change.name, change.action);
+            let _ = writeln!(out, "{change}");
         }
         match self.token_dead {
             Some(true) => out.push_str("the old token no longer authenticates (401)\n"),
@@ -1041,38 +1078,30 @@ async fn delete_managed<K>(
     pipeline: &Pipeline,
 ) -> Result<Change>
 where
-    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    K: Resource + k8s_openapi::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    let kind = kind_name::<K>();
-    let action = match get_opt(
-        cluster,
-        api,
-        name,
-        &doing(&format!("reading {kind} {name}"), pipeline),
-    )
-    .await?
-    {
-        None => "already absent".to_owned(),
-        Some(object) if !managed(&object) => {
-            format!(
-                "left alone: not labelled {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}, so not created by this tool"
-            )
-        }
-        Some(_) => match api.delete(name, &DeleteParams::default()).await {
-            Ok(_) => "deleted".to_owned(),
-            Err(kube::Error::Api(status)) if status.code == 404 => "already absent".to_owned(),
-            Err(e) => {
-                return Err(explain(
-                    e,
-                    &cluster.server,
-                    &cluster.context,
-                    &doing(&format!("deleting {kind} {name}"), pipeline),
-                ));
-            }
-        },
-    };
-    Ok(Change { kind, name: name.to_owned(), action })
+    let kind = <K as k8s_openapi::Resource>::KIND;
+    let outcome =
+        match get_opt(cluster, api, name, &doing(&format!("reading {kind} {name}"), pipeline))
+            .await?
+        {
+            None => Outcome::AlreadyAbsent,
+            Some(object) if !managed(&object) => Outcome::LeftAlone,
+            Some(_) => match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => Outcome::Deleted,
+                Err(kube::Error::Api(status)) if status.code == 404 => Outcome::AlreadyAbsent,
+                Err(e) => {
+                    return Err(explain(
+                        e,
+                        &cluster.server,
+                        &cluster.context,
+                        &doing(&format!("deleting {kind} {name}"), pipeline),
+                    ));
+                }
+            },
+        };
+    Ok(Change { kind, name: name.to_owned(), outcome, dry_run: false })
 }
 
 /// Polls until `token` stops authenticating (the authenticator may cache briefly).
@@ -1216,11 +1245,11 @@ pub async fn rotate(
             let m = &pipeline.manifests;
             let mut change =
                 apply_object(cluster, &accounts, &m.service_account, false, pipeline).await?;
-            "replaced (new UID)".clone_into(&mut change.action);
+            change.outcome = Outcome::ReplacedWithNewUid;
             out.changes.push(change);
         }
         let mut change = apply_object(cluster, &secrets, secret, false, pipeline).await?;
-        "replaced".clone_into(&mut change.action);
+        change.outcome = Outcome::Replaced;
         out.changes.push(change);
     } else {
         out.notes.push("the previous bound token keeps working until it expires (delete the ServiceAccount with revoke --all to stop it)".to_owned());

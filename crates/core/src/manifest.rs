@@ -7,7 +7,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::spec::{AccessSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Rule, TokenKind};
-use crate::validate::{SpecErrors, validate_spec};
+use crate::validate::{SpecErrors, validate_names, validate_spec};
 
 /// Secret type the token controller fills.
 pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
@@ -53,9 +53,33 @@ pub fn policy_rule(rule: &Rule) -> PolicyRule {
     }
 }
 
+/// A Role's rule as the core's, the inverse of [`policy_rule`].
+pub fn rule_of(policy: &PolicyRule) -> Rule {
+    let list = |items: &Option<Vec<String>>| items.clone().unwrap_or_default();
+    Rule {
+        api_groups: list(&policy.api_groups),
+        resources: list(&policy.resources),
+        resource_names: list(&policy.resource_names),
+        non_resource_urls: list(&policy.non_resource_urls),
+        verbs: policy.verbs.clone(),
+    }
+}
+
 /// Builds the Role, ServiceAccount, RoleBinding and (for Secret tokens) the token Secret.
 pub fn build_manifests(spec: &AccessSpec) -> Result<Manifests, SpecErrors> {
     validate_spec(spec)?;
+    Ok(objects(spec))
+}
+
+/// The objects of an access whose rules are not given, for the commands that never write
+/// its Role (`revoke`, `rotate`, `kubeconfig`): the names are checked, the Role holds the
+/// spec's rules as they are (none).
+pub fn build_for_names(spec: &AccessSpec) -> Result<Manifests, SpecErrors> {
+    validate_names(spec)?;
+    Ok(objects(spec))
+}
+
+fn objects(spec: &AccessSpec) -> Manifests {
     let role = Role {
         metadata: metadata(spec, &spec.role),
         rules: Some(spec.rules.iter().map(policy_rule).collect()),
@@ -89,7 +113,7 @@ pub fn build_manifests(spec: &AccessSpec) -> Result<Manifests, SpecErrors> {
         )]));
         Secret { metadata: meta, type_: Some(TOKEN_SECRET_TYPE.to_owned()), ..Secret::default() }
     });
-    Ok(Manifests { role, service_account, role_binding, secret })
+    Manifests { role, service_account, role_binding, secret }
 }
 
 fn to_yaml<T: serde::Serialize>(object: &T) -> String {
@@ -225,6 +249,17 @@ impl Manifests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_rule_reads_back_as_written() {
+        let rules = [
+            Rule::new(&["apps"], &["deployments"], &["get", "patch"]).with_names(&["web"]),
+            Rule::new(&[""], &["pods/log"], &["get"]),
+        ];
+        for rule in rules {
+            assert_eq!(rule_of(&policy_rule(&rule)), rule);
+        }
+    }
     use crate::preset::PRESETS;
 
     fn demo() -> AccessSpec {

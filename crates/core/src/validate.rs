@@ -359,6 +359,26 @@ pub fn validate_rules(rules: &[Rule]) -> Vec<ValidationError> {
 
 /// Everything wrong with `spec`, or nothing.
 pub fn validate_spec(spec: &AccessSpec) -> Result<(), SpecErrors> {
+    let mut errors = match validate_names(spec) {
+        Ok(()) => Vec::new(),
+        Err(SpecErrors(errors)) => errors,
+    };
+    if spec.rules.len() > crate::input::MAX_RULES {
+        errors.push(ValidationError::InvalidRule {
+            field: "rules".into(),
+            value: Shown::new(&format!("({} rules)", spec.rules.len())),
+            reason: format!(
+                "more than {} rules; merge rules that share a group and verbs, or split the pipeline",
+                crate::input::MAX_RULES
+            ),
+        });
+    }
+    errors.extend(validate_rules(&spec.rules));
+    if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
+}
+
+/// What is wrong with `spec`'s namespace, names and server, its rules aside.
+pub fn validate_names(spec: &AccessSpec) -> Result<(), SpecErrors> {
     let mut errors = Vec::new();
     let mut name = |field: &str, value: &str, check: fn(&str) -> Result<(), String>| {
         if let Err(reason) = check(value) {
@@ -388,17 +408,6 @@ pub fn validate_spec(spec: &AccessSpec) -> Result<(), SpecErrors> {
             reason,
         });
     }
-    if spec.rules.len() > crate::input::MAX_RULES {
-        errors.push(ValidationError::InvalidRule {
-            field: "rules".into(),
-            value: Shown::new(&format!("({} rules)", spec.rules.len())),
-            reason: format!(
-                "more than {} rules; merge rules that share a group and verbs, or split the pipeline",
-                crate::input::MAX_RULES
-            ),
-        });
-    }
-    errors.extend(validate_rules(&spec.rules));
     if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
 }
 
