@@ -3,7 +3,6 @@
 
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::JsValue;
-use wasm_bindgen::closure::Closure;
 
 fn describe(error: &JsValue) -> String {
     error.as_string().unwrap_or_else(|| "the browser refused".to_owned())
@@ -56,28 +55,6 @@ pub fn copy(text: &str, done: impl FnOnce(Result<(), String>) + 'static) {
         });
         done(result);
     });
-}
-
-/// Runs `f` once the browser is idle, or in 300 ms where it has no `requestIdleCallback`.
-pub fn when_idle(f: impl FnOnce() + 'static) {
-    let Some(window) = web_sys::window() else { return };
-    let callback = Closure::once_into_js(f);
-    if window.request_idle_callback(callback.unchecked_ref()).is_err() {
-        let _ = window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 300);
-    }
-}
-
-/// Runs `f` once the browser has drawn the next frame: in the animation frame after it.
-pub fn after_next_frame(f: impl FnOnce() + 'static) {
-    let Some(window) = web_sys::window() else { return };
-    let then = Closure::once_into_js(f);
-    let next = Closure::once_into_js(move || {
-        if let Some(window) = web_sys::window() {
-            let _ = window.request_animation_frame(then.unchecked_ref());
-        }
-    });
-    let _ = window.request_animation_frame(next.unchecked_ref());
 }
 
 /// Offers `text` as a file download named `name`, built in memory (a `blob:` URL).

@@ -101,9 +101,10 @@ pub fn app(props: &AppProps) -> Html {
         }
     });
     {
-        // The address bar follows the form (only the spec, never pasted text), once typing
-        // pauses: with a long Role, encoding the spec and history.replaceState take ~3 ms,
-        // a fifth of a frame on every keystroke. Leaving the page writes it at once.
+        // The address bar follows the form (only the spec, never pasted text) once typing
+        // pauses, not on every keystroke: encoding a long spec and history.replaceState are
+        // a keystroke's largest cost after the core (BENCHMARKS.md). Leaving the page writes
+        // it at once.
         let pending = use_mut_ref(|| None::<Rc<cicd_access_core::AccessSpec>>);
         let timer = use_mut_ref(|| None::<gloo::timers::callback::Timeout>);
         let opened = use_mut_ref(|| true);
@@ -148,10 +149,6 @@ pub fn app(props: &AppProps) -> Html {
             });
             move || drop(listener)
         });
-    }
-    {
-        let dispatch = (*dispatch).clone();
-        use_effect_with((), move |()| warm_up_when_idle(dispatch));
     }
     // The providers compare their children on every state change: one prop-less component
     // keeps that comparison trivial, and the page's frame never re-renders; only the
@@ -256,31 +253,6 @@ fn embed_foot() -> Html {
                 { "Open in the full page: check, kubeconfig, export ↗" }</a>
         </footer>
     }
-}
-
-/// Once the page has shown and the browser is idle, runs a keystroke's work once, unless a
-/// person has already changed something: the browser compiles the wasm one function at a
-/// time, on its first call, and lays out and paints changed text for the first time, so a
-/// cold first keystroke on a 40-rule Role often missed its frame. The namespace field gets
-/// an `input` event with its value unchanged (the handler, the reducer, the form's render),
-/// the share link's timer is made and cancelled, and [`Action::WarmUp`] splits the shown
-/// manifests into other blocks for one frame.
-fn warm_up_when_idle(dispatch: Dispatch) {
-    let first = Rc::clone(&dispatch.latest().spec);
-    browser::when_idle(move || {
-        if !Rc::ptr_eq(&dispatch.latest().spec, &first) {
-            return;
-        }
-        let namespace = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id("namespace"));
-        if let (Some(input), Ok(event)) = (namespace, web_sys::Event::new("input")) {
-            let _ = input.dispatch_event(&event);
-        }
-        drop(gloo::timers::callback::Timeout::new(HASH_DELAY_MS, || ()));
-        dispatch.dispatch(Action::WarmUp);
-        browser::after_next_frame(move || dispatch.dispatch(Action::WarmedUp));
-    });
 }
 
 /// How long the address bar waits for typing to pause before it follows the form.

@@ -81,9 +81,6 @@ struct CodeProps {
     text: AttrValue,
     id: AttrValue,
     label: AttrValue,
-    /// The page is warming up (`State::warming`): blocks one line shorter.
-    #[prop_or_default]
-    warming: bool,
 }
 
 /// Lines per block of a shown text.
@@ -106,13 +103,12 @@ fn chunks(text: &str, lines: usize) -> impl Iterator<Item = &str> {
 
 /// A text as a block per `CHUNK_LINES` lines (`display: block`, so it looks and copies as
 /// one text): a keystroke that changes a name changes a few lines, and the browser then
-/// lays out only their blocks instead of the whole text (a 40-rule Role: ~1 ms of layout
-/// instead of ~3 ms).
+/// lays out only their blocks instead of the whole text.
 #[function_component(Code)]
 fn code(props: &CodeProps) -> Html {
     html! {
         <pre class="code" id={props.id.clone()} tabindex="0" aria-label={props.label.clone()}><code>
-            { for chunks(&props.text, CHUNK_LINES - usize::from(props.warming)).map(|chunk| html! { <span class="chunk">{ chunk.to_owned() }</span> }) }
+            { for chunks(&props.text, CHUNK_LINES).map(|chunk| html! { <span class="chunk">{ chunk.to_owned() }</span> }) }
         </code></pre>
     }
 }
@@ -145,7 +141,7 @@ pub fn outputs_panel() -> Html {
         })
     };
     let body = match &store.outputs {
-        Ok(outputs) => tab_body(*tab, outputs, &each, store.warming),
+        Ok(outputs) => tab_body(*tab, outputs, &each),
         Err(problems) => withheld(problems),
     };
     html! {
@@ -186,7 +182,7 @@ fn withheld(problems: &Problems) -> Html {
     }
 }
 
-fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>, warming: bool) -> Html {
+fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
     match tab {
         Tab::Manifests => {
             let toggle = |value: bool| {
@@ -215,7 +211,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>, warming: b
                         <div class="output">
                             <div class="output-head"><h3>{ "cicd-access.yaml" }<span class="muted">{ " — kubectl apply -f cicd-access.yaml" }</span></h3>
                                 <CopyDownload text={AttrValue::from(outputs.manifests().to_owned())} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
-                            <Code text={AttrValue::from(outputs.manifests().to_owned())} id="manifests" label="All manifests" {warming} />
+                            <Code text={AttrValue::from(outputs.manifests().to_owned())} id="manifests" label="All manifests" />
                         </div>
                     }
                 </>

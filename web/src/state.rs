@@ -231,12 +231,6 @@ pub enum Action {
     AssembleKubeconfig,
     ClearSecret,
     SetNotice(Option<Notice>),
-    /// A keystroke's work, done once while the page is idle after its first render, before a
-    /// person types (`State::warm_up`). [`Action::WarmedUp`] undoes it.
-    WarmUp,
-    /// The manifests in their usual blocks again, after [`Action::WarmUp`], from the
-    /// form's outputs built once more.
-    WarmedUp,
 }
 
 /// A message about something the user did (import, share link), shown at the top.
@@ -276,9 +270,6 @@ pub struct State {
     pub kubeconfig_server: String,
     pub kubeconfig: Option<Result<Kubeconfig, String>>,
     pub notice: Option<Notice>,
-    /// Between [`Action::WarmUp`] and [`Action::WarmedUp`]: the shown manifests are split
-    /// into blocks differently, their text unchanged.
-    pub warming: bool,
 }
 
 impl Default for State {
@@ -301,7 +292,6 @@ impl State {
             kubeconfig_server: String::new(),
             kubeconfig: None,
             notice: None,
-            warming: false,
         }
     }
 
@@ -327,18 +317,6 @@ impl State {
         } else {
             self.kubeconfig_server.trim()
         }
-    }
-
-    /// Part of the warm-up before a person's first keystroke (`warm_up_when_idle` in the
-    /// crate root): the core builds the outputs of a changed namespace, thrown away, and the
-    /// shown manifests are split into blocks one line shorter (`outputs::Code`), so every
-    /// block's text changes while the text the page shows, copies and downloads stays byte
-    /// for byte the same. The spec, the form and the share link are untouched.
-    fn warm_up(&mut self) {
-        let mut changed = self.form.clone();
-        changed.namespace.push('x');
-        drop(regenerate(&changed));
-        self.warming = true;
     }
 
     fn assemble_kubeconfig(&self) -> Result<Kubeconfig, String> {
@@ -470,14 +448,6 @@ impl Reducible for State {
                 next.notice = notice;
                 form_changed = false;
             }
-            Action::WarmUp => {
-                next.warm_up();
-                form_changed = false;
-            }
-            // The form's outputs are built again although nothing changed: a second run of
-            // the core while the page is idle. Without it, 3 of 80 first keystrokes dropped
-            // a frame against 0 of 80 (interleaved, 10-series runs of the bench).
-            Action::WarmedUp => next.warming = false,
         }
         if form_changed {
             let (spec, outputs) = regenerate(&next.form);
@@ -558,21 +528,6 @@ mod tests {
         let state = reduce(state, Action::ToggleVerb { rule: 99, verb: "get".into() });
         let state = reduce(state, Action::SetResourceNames { rule: 99, text: "x".into() });
         assert_eq!(state.form, before);
-    }
-
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn warming_up_leaves_the_access_and_its_outputs_as_they_are() {
-        let state = State::default();
-        let warm = reduce(state.clone(), Action::WarmUp);
-        assert!(warm.warming);
-        assert!(Rc::ptr_eq(&warm.spec, &state.spec), "the share link must not follow the warm-up");
-        assert_eq!(warm.form, state.form);
-        assert_eq!(warm.outputs, state.outputs);
-        let back = reduce(warm, Action::WarmedUp);
-        assert!(!back.warming);
-        assert_eq!(back.outputs, state.outputs);
-        assert_eq!(*back.spec, *state.spec);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
