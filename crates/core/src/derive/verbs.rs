@@ -1,0 +1,185 @@
+//! The verb facts: what each deploy method does to each object, and why.
+
+use super::grants::Grants;
+use super::{Deployer, DeriveOptions, HelmWait};
+
+/// `Deployment web` or `Deployments web, worker`.
+pub(super) fn labels(kind: &str, names: &[&str]) -> String {
+    let kinds = if names.len() == 1 { kind.to_owned() } else { plural_kind(kind) };
+    format!("{kinds} {}", names.join(", "))
+}
+
+fn plural_kind(kind: &str) -> String {
+    if kind.ends_with('s') || kind.ends_with('x') {
+        format!("{kind}es")
+    } else if let Some(stem) = kind.strip_suffix('y').filter(|s| !s.ends_with(['a', 'e', 'o', 'u']))
+    {
+        format!("{stem}ies")
+    } else {
+        format!("{kind}s")
+    }
+}
+
+pub(super) fn grant_deploy(
+    grants: &mut Grants,
+    options: &DeriveOptions,
+    group: &str,
+    resource: &str,
+    kind: &str,
+    label: &str,
+) {
+    match options.deployer {
+        Deployer::Apply => {
+            grants.grant(group, resource, &["get"], format!("kubectl apply reads {label} first, to learn whether it exists and to compute the patch"));
+            grants.grant(
+                group,
+                resource,
+                &["create"],
+                format!("kubectl apply creates {label} when it does not exist yet"),
+            );
+            grants.grant(group, resource, &["patch"], format!("kubectl apply patches {label} when it exists and changed (three-way merge with the last-applied-configuration annotation)"));
+        }
+        Deployer::ServerSide => {
+            grants.grant(group, resource, &["patch"], format!("kubectl apply --server-side sends {label} as one PATCH (application/apply-patch+yaml) at every apply"));
+            grants.grant(
+                group,
+                resource,
+                &["create"],
+                format!("when that apply patch creates {label}, the API server also checks create (refused, it answers 403 \"is forbidden: \" with no reason)"),
+            );
+        }
+        Deployer::Helm => {
+            grants.grant(group, resource, &["get"], format!("helm reads {label} before writing it: install checks that no object of that name exists outside the release, upgrade and rollback compute the patch from it"));
+            grants.grant(
+                group,
+                resource,
+                &["create"],
+                format!(
+                    "helm creates {label} at install, and at upgrade or rollback when it is missing"
+                ),
+            );
+            grants.grant(group, resource, &["patch"], format!("helm upgrade and rollback patch {label} (Helm 3 three-way merge; Helm 4 server-side apply is a PATCH too)"));
+        }
+    }
+    if options.delete {
+        let by =
+            if options.deployer == Deployer::Helm { "helm uninstall" } else { "kubectl delete -f" };
+        grants.grant(group, resource, &["delete"], format!("{by} deletes {label}"));
+    }
+    if options.prune && options.deployer != Deployer::Helm {
+        grants.grant(group, resource, &["list", "delete"], format!("kubectl apply --prune lists the {} of the namespace and deletes those no longer in the manifests", plural_kind(kind)));
+    }
+}
+
+pub(super) fn grant_helm_wait(
+    grants: &mut Grants,
+    wait: HelmWait,
+    group: &str,
+    resource: &str,
+    kind: &str,
+    label: &str,
+) {
+    let apps = "apps";
+    match wait {
+        HelmWait::None => {}
+        HelmWait::Legacy => {
+            if group == apps && kind == "Deployment" {
+                grants.grant(apps, "replicasets", &["list"], format!("helm --wait (Helm 3, Helm 4 --wait=legacy) lists ReplicaSets to find the new ReplicaSet of {label} and checks it is ready"));
+            }
+        }
+        HelmWait::Watcher => {
+            grants.grant(group, resource, &["list", "watch"], format!("helm --wait (Helm 4 kstatus watcher) lists and watches the {} of the namespace until {label} is current", plural_kind(kind)));
+            if group == apps && kind == "Deployment" {
+                grants.grant(apps, "replicasets", &["list"], format!("helm --wait (kstatus) lists the ReplicaSets of {label} to compute its status"));
+                grants.grant(
+                    "",
+                    "pods",
+                    &["list"],
+                    format!("helm --wait (kstatus) lists the Pods of the ReplicaSets of {label}"),
+                );
+            }
+            if group == apps && matches!(kind, "StatefulSet" | "ReplicaSet") {
+                grants.grant(
+                    "",
+                    "pods",
+                    &["list"],
+                    format!(
+                        "helm --wait (kstatus) lists the Pods of {label} to compute its status"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+pub(super) fn grant_helm_hooks(
+    grants: &mut Grants,
+    group: &str,
+    resource: &str,
+    kind: &str,
+    label: &str,
+) {
+    grants.grant(
+        group,
+        resource,
+        &["create"],
+        format!("helm runs the hook {label}: it creates it at each install or upgrade"),
+    );
+    grants.grant(group, resource, &["delete"], format!("helm deletes the hook {label} before creating it again (hook-delete-policy before-hook-creation, the default) and per its other delete policies"));
+    if matches!(kind, "Job" | "Pod") {
+        grants.grant(
+            group,
+            resource,
+            &["list", "watch"],
+            format!("helm lists and watches the hook {label} until it completes"),
+        );
+    }
+}
+
+pub(super) fn grant_helm_storage(grants: &mut Grants, options: &DeriveOptions) {
+    let release = "release Secrets (type helm.sh/release.v1, labelled owner=helm)";
+    grants.grant(
+        "",
+        "secrets",
+        &["list"],
+        format!(
+            "helm finds the release's history and last deployed revision by listing its {release}"
+        ),
+    );
+    grants.grant(
+        "",
+        "secrets",
+        &["create"],
+        "helm writes every new revision as a Secret sh.helm.release.v1.<release>.v<revision>",
+    );
+    grants.grant(
+        "",
+        "secrets",
+        &["update"],
+        "helm updates the status of the release Secrets (pending-upgrade, deployed, superseded)",
+    );
+    grants.grant("", "secrets", &["get", "delete"], "helm upgrade keeps --history-max revisions (10 by default): beyond that it reads and deletes the oldest release Secret");
+    if options.rollback {
+        grants.grant(
+            "",
+            "secrets",
+            &["get"],
+            "helm rollback reads the release Secret of the revision it returns to",
+        );
+    }
+    if options.delete {
+        grants.grant("", "secrets", &["get", "update", "delete"], "helm uninstall marks the release uninstalling, then reads and deletes every release Secret");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_in_prose_take_the_english_plural() {
+        assert_eq!(plural_kind("Ingress"), "Ingresses");
+        assert_eq!(plural_kind("NetworkPolicy"), "NetworkPolicies");
+        assert_eq!(plural_kind("Gateway"), "Gateways");
+    }
+}
