@@ -1,0 +1,154 @@
+//! `verify`: an issued kubeconfig's identity and rights compared with what its Role grants.
+
+use anyhow::Result;
+use cicd_access_core::coverage::compact_string;
+use cicd_access_core::manifest::rule_of;
+use cicd_access_core::verify::{Verification, compare_rights, denied_user, service_account_user};
+use cicd_access_core::{AccessSpec, Rule};
+use k8s_openapi::api::authorization::v1::SelfSubjectRulesReview;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::rbac::v1::Role;
+use kube::Client;
+use kube::api::{Api, ListParams, PostParams};
+use serde::Serialize;
+
+use super::check::{read_rules_review, rules_review_request};
+use super::{POLL, PROPAGATION, Pipeline, call};
+use crate::cluster::{Cluster, client_from_text};
+use crate::problem::Problem;
+
+/// The verification, for output.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    pub passed: bool,
+    pub expected_user: String,
+    pub user: Option<String>,
+    pub extra: Vec<String>,
+    pub missing: Vec<String>,
+    pub incomplete: bool,
+    #[serde(skip)]
+    pub explanation: String,
+}
+
+impl VerifyReport {
+    fn from(verification: &Verification) -> Self {
+        VerifyReport {
+            passed: verification.passed(),
+            expected_user: verification.expected_user.clone(),
+            user: verification.user.clone(),
+            extra: verification.rights.extra.iter().map(compact_string).collect(),
+            missing: verification.rights.missing.iter().map(compact_string).collect(),
+            incomplete: verification.incomplete,
+            explanation: verification.explain(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let verdict = if self.passed { "verified" } else { "VERIFICATION FAILED" };
+        let mut out = format!("{verdict}: ");
+        out.push_str(&self.explanation);
+        out
+    }
+}
+
+/// Who the client is: the user a denial names (works on every release), else unknown.
+async fn whoami(client: &Client) -> Result<Option<String>> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    match nodes.list_metadata(&ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(denied_user(&status.message)),
+        Err(kube::Error::Api(status)) if status.code == 401 => Err(Problem::failed(
+            "the issued kubeconfig's token is not accepted (401 Unauthorized)",
+        )
+        .hint("it was revoked or has expired: issue a new one with `kubectl cicd rotate` or `apply`")
+        .into()),
+        Err(e) => Err(anyhow::Error::new(e).context(Problem::failed(
+            "cannot reach the API server with the issued kubeconfig",
+        ).hint("if the pipeline reaches the API by another address (--server), verify from where it runs, or pass --no-verify"))),
+        // Listing nodes is allowed, which a Role cannot grant: the review will show it as extra.
+        Ok(_) => Ok(None),
+    }
+}
+
+/// Connects with an issued kubeconfig and compares its rights with `expected`.
+pub async fn verify_once(
+    text: &str,
+    namespace: &str,
+    service_account: &str,
+    expected: &[Rule],
+) -> Result<Verification> {
+    let (client, _) = client_from_text(text).await?;
+    let user = whoami(&client).await?;
+    let api: Api<SelfSubjectRulesReview> = Api::all(client);
+    let answer = api
+        .create(&PostParams::default(), &rules_review_request(namespace))
+        .await
+        .map_err(|e| {
+            anyhow::Error::new(e)
+                .context(Problem::failed("the issued kubeconfig cannot review its own rights"))
+        })?;
+    let review = read_rules_review(&answer)?;
+    Ok(Verification {
+        expected_user: service_account_user(namespace, service_account),
+        user,
+        rights: compare_rights(&review.rules, expected),
+        incomplete: review.incomplete,
+    })
+}
+
+/// Verifies, giving the RBAC authorizer's cache a few seconds to see a new binding.
+pub(super) async fn verify_until(
+    text: &str,
+    pipeline: &Pipeline,
+    expected: &[Rule],
+) -> Result<VerifyReport> {
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    loop {
+        let verification =
+            verify_once(text, &pipeline.namespace, &pipeline.spec.service_account, expected)
+                .await?;
+        if verification.passed() || tokio::time::Instant::now() >= deadline {
+            return Ok(VerifyReport::from(&verification));
+        }
+        tokio::time::sleep(POLL * 2).await;
+    }
+}
+
+/// The rules of the Role as it is in the cluster.
+pub(super) async fn live_role_rules(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<Rule>> {
+    let api: Api<Role> = Api::namespaced(cluster.client.clone(), namespace);
+    let role =
+        call(cluster, &format!("reading Role {name} to compare with"), api.get(name)).await?;
+    Ok(role.rules.iter().flatten().map(rule_of).collect())
+}
+
+/// `verify`: the issued kubeconfig against the spec's rules (or the live Role's).
+pub async fn verify_file(
+    text: &str,
+    namespace: Option<&str>,
+    spec: &AccessSpec,
+    has_rules: bool,
+    cluster: Option<&Cluster>,
+) -> Result<VerifyReport> {
+    let (_, context_namespace) = client_from_text(text).await?;
+    let namespace = namespace.map_or(context_namespace, str::to_owned);
+    let expected = if has_rules {
+        spec.rules.clone()
+    } else {
+        let cluster = cluster.ok_or_else(|| {
+            Problem::usage("no rules to compare with").hint(
+                "give the access (--preset, --rule or -f), or a kubeconfig that may read the Role",
+            )
+        })?;
+        let roles: Api<Role> = Api::namespaced(cluster.client.clone(), &namespace);
+        let role =
+            call(cluster, &format!("reading Role {}", spec.role), roles.get(&spec.role)).await?;
+        role.rules.iter().flatten().map(rule_of).collect()
+    };
+    let verification = verify_once(text, &namespace, &spec.service_account, &expected).await?;
+    Ok(VerifyReport::from(&verification))
+}
