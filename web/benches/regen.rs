@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cicd_access_core::catalog::{CATALOG, DEPLOY_VERBS, READ_VERBS};
 use cicd_access_core::{AccessSpec, Rule};
-use cicd_access_web::state::{Form, regenerate};
+use cicd_access_web::form::{Form, regenerate};
 
 fn forty_rules() -> Vec<Rule> {
     CATALOG

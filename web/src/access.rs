@@ -4,7 +4,10 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::field::TextField;
-use crate::state::{Action, DURATION_FIELD, default_name};
+use cicd_access_core::spec::DEFAULT_NAME;
+
+use crate::form::DURATION_FIELD;
+use crate::state::Action;
 use crate::{Dispatch, Store, problems_for};
 
 #[function_component(AccessForm)]
@@ -28,7 +31,7 @@ pub fn access_form() -> Html {
         let store = store.clone();
         Callback::from(move |_: Event| store.dispatch(Action::SetBound(bound)))
     };
-    let name_hint = format!("default {}", default_name());
+    let name_hint = format!("default {DEFAULT_NAME}");
     html! {
         <section class="card" aria-labelledby="access-title">
             <h2 id="access-title"><span class="step">{ "1" }</span>{ "Describe the access" }</h2>

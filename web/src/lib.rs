@@ -9,6 +9,7 @@ pub mod browser;
 pub mod check;
 pub mod derive;
 pub mod field;
+pub mod form;
 pub mod kubeconfig;
 pub mod outputs;
 pub mod picker;
@@ -67,7 +68,7 @@ pub fn field_id(field: &str) -> String {
     }
     match field {
         "rules" => "preset".to_owned(),
-        state::DURATION_FIELD => "token-duration".to_owned(),
+        form::DURATION_FIELD => "token-duration".to_owned(),
         other => other.to_owned(),
     }
 }

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use crate::browser;
 use cicd_access_core::outputs::Outputs;
 
-use crate::state::Problems;
+use crate::form::Problems;
 use crate::{Store, field_id};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

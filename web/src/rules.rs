@@ -11,7 +11,11 @@ use yew::prelude::*;
 
 use crate::field::{Errors, rich};
 use crate::picker::{CatalogPicker, CustomResource};
-use crate::state::{Action, matching_preset, offered_verbs, split_list};
+use cicd_access_core::catalog::offered_verbs;
+use cicd_access_core::preset::matching as matching_preset;
+use cicd_access_core::rule_syntax::split_names;
+
+use crate::state::Action;
 use crate::{Dispatch, Store, problems_for};
 
 /// How a group is shown: the core group has no name.
@@ -222,7 +226,7 @@ fn resource_names(props: &ResourceNamesProps) -> Html {
     {
         let text = text.clone();
         use_effect_with(props.names.clone(), move |names| {
-            if split_list(&text) != *names {
+            if split_names(&text) != *names {
                 text.set(names.join(", "));
             }
         });

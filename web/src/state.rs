@@ -1,187 +1,23 @@
-//! The page's state: the form, the pasted texts, and everything derived from them by the
-//! core. Pure Rust (no web-sys), so it is tested natively and in the browser alike.
+//! The page's state: the form, the pasted texts, what the core made of them, and the
+//! actions that change it. Pure Rust (no web-sys), so it is tested natively and in the
+//! browser alike.
 
 use std::rc::Rc;
 
-use cicd_access_core::catalog::{self, CatalogEntry};
-use cicd_access_core::draft::{Draft, add_resource};
+use cicd_access_core::draft::add_resource;
 use cicd_access_core::outputs::Outputs;
-use cicd_access_core::preset::{self, PRESETS};
+use cicd_access_core::preset;
+use cicd_access_core::rule_syntax::split_names;
 use cicd_access_core::share;
-use cicd_access_core::spec::DEFAULT_NAME;
-use cicd_access_core::validate::{SpecErrors, ValidationError};
-use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind};
+use cicd_access_core::{AccessSpec, Rule};
 use yew::Reducible;
+
+use crate::form::{Form, Problems, regenerate};
 
 /// The preset the page starts from.
 pub const START_PRESET: &str = "deployment-service-ingress";
-/// Field key of the token duration (not part of the spec's own validation).
-pub const DURATION_FIELD: &str = "token.duration";
 /// Longest pasted text or imported file we read.
 pub const MAX_PASTE: usize = 1024 * 1024;
-
-/// What the user typed, as typed: invalid values stay visible so they can be fixed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Form {
-    pub namespace: String,
-    /// Use the current namespace of the kubectl context instead of `namespace`.
-    pub current_namespace: bool,
-    pub service_account: String,
-    pub role: String,
-    pub role_binding: String,
-    pub secret: String,
-    pub cluster_name: String,
-    /// Empty means "the server of the current context".
-    pub server: String,
-    pub bound: bool,
-    pub duration: String,
-    /// Shared, so that copying the state on a keystroke elsewhere does not copy the rules,
-    /// and the rule list sees at once that they did not change.
-    pub rules: Rc<Vec<Rule>>,
-}
-
-impl Form {
-    pub fn from_spec(spec: &AccessSpec) -> Form {
-        let (bound, duration) = match &spec.token {
-            TokenKind::Secret => (false, "24h".to_owned()),
-            TokenKind::Bound { duration } => (true, duration.to_string()),
-        };
-        Form {
-            namespace: spec.namespace.clone().unwrap_or_default(),
-            current_namespace: spec.namespace.is_none(),
-            service_account: spec.service_account.clone(),
-            role: spec.role.clone(),
-            role_binding: spec.role_binding.clone(),
-            secret: spec.secret.clone(),
-            cluster_name: spec.cluster_name.clone(),
-            server: spec.server.clone().unwrap_or_default(),
-            bound,
-            duration,
-            rules: Rc::new(spec.rules.clone()),
-        }
-    }
-
-    /// The spec the form describes, and why the token duration is unusable, if it is.
-    ///
-    /// With an unusable duration the spec carries the shortest valid one so that every other
-    /// field is still checked; the outputs are withheld because of the duration error.
-    pub fn to_spec(&self) -> (AccessSpec, Option<String>) {
-        let mut duration_error = None;
-        let token_duration = self.bound.then(|| {
-            self.duration.trim().parse::<TokenDuration>().unwrap_or_else(|e| {
-                duration_error = Some(e.to_string());
-                TokenDuration::SHORTEST
-            })
-        });
-        let spec = Draft {
-            namespace: (!self.current_namespace).then(|| self.namespace.clone()),
-            rules: self.rules.to_vec(),
-            service_account: Some(self.service_account.clone()),
-            role: Some(self.role.clone()),
-            role_binding: Some(self.role_binding.clone()),
-            secret: Some(self.secret.clone()),
-            cluster_name: Some(self.cluster_name.clone()),
-            server: Some(self.server.clone()),
-            token_duration,
-            ..Draft::default()
-        }
-        .build();
-        (spec, duration_error)
-    }
-}
-
-/// Why the outputs are withheld: the spec's errors and the duration's.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Problems {
-    pub spec: Vec<ValidationError>,
-    pub duration: Option<String>,
-}
-
-impl Problems {
-    pub fn is_empty(&self) -> bool {
-        self.spec.is_empty() && self.duration.is_none()
-    }
-
-    pub fn count(&self) -> usize {
-        self.spec.len() + usize::from(self.duration.is_some())
-    }
-
-    /// Messages of one field (`namespace`, `rules[2]`, ...), for showing beside it.
-    pub fn for_field(&self, field: &str) -> Vec<String> {
-        if field == DURATION_FIELD {
-            return self.duration.iter().cloned().collect();
-        }
-        let errors = SpecErrors(self.spec.clone());
-        errors.for_field(field).map(|e| e.reason().to_owned()).collect()
-    }
-
-    /// Every problem as `(field, full message)`, for the outputs' "why not shown" list.
-    pub fn all(&self) -> Vec<(String, String)> {
-        let mut all: Vec<(String, String)> =
-            self.spec.iter().map(|e| (e.field().to_owned(), e.to_string())).collect();
-        if let Some(duration) = &self.duration {
-            all.push((DURATION_FIELD.to_owned(), duration.clone()));
-        }
-        all
-    }
-}
-
-/// Runs the core on a form: the outputs, or why there are none.
-pub fn regenerate(form: &Form) -> (Rc<AccessSpec>, Result<Rc<Outputs>, Problems>) {
-    let (spec, duration) = form.to_spec();
-    let spec = Rc::new(spec);
-    let built = Outputs::build(&spec);
-    let result = match (built, duration) {
-        (Ok(outputs), None) => Ok(Rc::new(outputs)),
-        (Ok(_), duration) => Err(Problems { spec: Vec::new(), duration }),
-        (Err(errors), duration) => Err(Problems { spec: errors.0, duration }),
-    };
-    (spec, result)
-}
-
-/// Verbs offered as checkboxes for a rule: those its resources support (the catalog's),
-/// the standard ones for custom resources, plus whatever the rule already has.
-pub fn offered_verbs(rule: &Rule) -> Vec<String> {
-    let mut verbs: Vec<String> = Vec::new();
-    let mut push = |v: &str| {
-        if !verbs.iter().any(|x| x == v) {
-            verbs.push(v.to_owned());
-        }
-    };
-    let entries: Vec<Option<&CatalogEntry>> = rule
-        .api_groups
-        .iter()
-        .flat_map(|g| rule.resources.iter().map(move |r| catalog::find(g, r)))
-        .collect();
-    if entries.is_empty() || entries.iter().any(Option::is_none) {
-        for verb in catalog::STANDARD_VERBS {
-            push(verb);
-        }
-    }
-    for entry in entries.into_iter().flatten() {
-        for verb in entry.verbs {
-            push(verb);
-        }
-    }
-    for verb in &rule.verbs {
-        push(verb);
-    }
-    // Alphabetical, `*` last.
-    let (stars, mut sorted): (Vec<String>, Vec<String>) = verbs.into_iter().partition(|v| v == "*");
-    sorted.sort();
-    sorted.extend(stars);
-    sorted
-}
-
-/// Splits a comma- or space-separated list the user typed.
-pub fn split_list(text: &str) -> Vec<String> {
-    text.split([',', ' ', '\n', '\t']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-}
-
-/// The preset whose rules the form holds, if any.
-pub fn matching_preset(rules: &[Rule]) -> Option<&'static preset::Preset> {
-    PRESETS.iter().find(|p| p.rules() == rules)
-}
 
 /// One change the user makes.
 #[derive(Clone, Debug, PartialEq)]
@@ -414,7 +250,7 @@ impl Reducible for State {
             }
             Action::SetResourceNames { rule, text } => {
                 if let Some(r) = rule_mut(&mut form.rules, rule) {
-                    r.resource_names = split_list(&text);
+                    r.resource_names = split_names(&text);
                 }
             }
             Action::Load(spec) => {
@@ -458,15 +294,10 @@ impl Reducible for State {
     }
 }
 
-/// Default names, for placeholders.
-pub fn default_name() -> &'static str {
-    DEFAULT_NAME
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cicd_access_core::share;
+    use crate::form::DURATION_FIELD;
 
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

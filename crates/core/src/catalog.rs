@@ -9,6 +9,8 @@ use k8s_openapi::api::{
     policy, rbac, storage,
 };
 
+use crate::spec::Rule;
+
 /// The eight verbs of an ordinary namespaced collection.
 pub const STANDARD_VERBS: &[&str] =
     &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -233,6 +235,40 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// Verbs offered as checkboxes for a rule: those its resources support (the catalog's),
+/// the standard ones for custom resources, plus whatever the rule already has.
+pub fn offered_verbs(rule: &Rule) -> Vec<String> {
+    let mut verbs: Vec<String> = Vec::new();
+    let mut push = |v: &str| {
+        if !verbs.iter().any(|x| x == v) {
+            verbs.push(v.to_owned());
+        }
+    };
+    let entries: Vec<Option<&CatalogEntry>> = rule
+        .api_groups
+        .iter()
+        .flat_map(|g| rule.resources.iter().map(move |r| find(g, r)))
+        .collect();
+    if entries.is_empty() || entries.iter().any(Option::is_none) {
+        for verb in STANDARD_VERBS {
+            push(verb);
+        }
+    }
+    for entry in entries.into_iter().flatten() {
+        for verb in entry.verbs {
+            push(verb);
+        }
+    }
+    for verb in &rule.verbs {
+        push(verb);
+    }
+    // Alphabetical, `*` last.
+    let (stars, mut sorted): (Vec<String>, Vec<String>) = verbs.into_iter().partition(|v| v == "*");
+    sorted.sort();
+    sorted.extend(stars);
+    sorted
 }
 
 #[cfg(test)]

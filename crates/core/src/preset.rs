@@ -104,6 +104,11 @@ pub fn names() -> Vec<&'static str> {
     PRESETS.iter().map(|p| p.name).collect()
 }
 
+/// The preset whose rules are exactly `rules`, if any.
+pub fn matching(rules: &[Rule]) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.rules() == rules)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,11 @@ pub fn format_rule(rule: &Rule) -> String {
     text
 }
 
+/// Splits a list of names the user typed, separated by commas, spaces or new lines.
+pub fn split_names(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n', '\t']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
