@@ -8,13 +8,12 @@ use cicd_access_core::spec::DEFAULT_NAME;
 
 use crate::form::DURATION_FIELD;
 use crate::state::Action;
-use crate::{Dispatch, Store, problems_for};
+use crate::{Dispatch, problems_for, use_dispatch, use_store};
 
 #[function_component(AccessForm)]
 pub fn access_form() -> Html {
-    let (Some(store), Some(dispatch)) = (use_context::<Store>(), use_context::<Dispatch>()) else {
-        return html! {};
-    };
+    let store = use_store();
+    let dispatch = use_dispatch();
     let form = &store.form;
     let errors = |field: &str| problems_for(&store, field);
     // Made once: a field whose value and errors did not change then skips re-rendering.

@@ -7,9 +7,9 @@ use cicd_access_core::coverage::compact_string;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::Store;
 use crate::field::rich;
 use crate::state::{Action, MAX_PASTE};
+use crate::use_store;
 
 /// What the pasted text says about the access in the form: the core's assessment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub fn shown(text: &str, spec: &AccessSpec) -> Shown {
 
 #[function_component(CheckPanel)]
 pub fn check_panel() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let store = use_store();
     let oninput = {
         let store = store.clone();
         Callback::from(move |e: InputEvent| {

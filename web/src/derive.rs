@@ -7,15 +7,15 @@ use cicd_access_core::draft::merge_rules;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::Dispatch;
 use crate::field::rich;
 use crate::state::{Action, MAX_PASTE};
+use crate::use_dispatch;
 
 #[function_component(DerivePanel)]
 pub fn derive_panel() -> Html {
     // The namespace and the rules are read when a button is used, so the panel does not
     // re-render on every keystroke elsewhere.
-    let Some(dispatch) = use_context::<Dispatch>() else { return html! {} };
+    let dispatch = use_dispatch();
     let text = use_state(String::new);
     let deployer = use_state(|| Deployer::Apply);
     let delete = use_state(|| false);

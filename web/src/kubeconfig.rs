@@ -10,13 +10,12 @@ use yew::prelude::*;
 use crate::field::TextField;
 use crate::outputs::CopyDownload;
 use crate::state::Action;
-use crate::{Dispatch, Store};
+use crate::{use_dispatch, use_store};
 
 #[function_component(KubeconfigPanel)]
 pub fn kubeconfig_panel() -> Html {
-    let (Some(store), Some(dispatch)) = (use_context::<Store>(), use_context::<Dispatch>()) else {
-        return html! {};
-    };
+    let store = use_store();
+    let dispatch = use_dispatch();
     let on_secret = {
         let store = store.clone();
         Callback::from(move |e: InputEvent| {

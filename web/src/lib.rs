@@ -16,6 +16,7 @@ pub mod picker;
 pub mod rules;
 pub mod share;
 pub mod state;
+pub mod store;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,33 +25,7 @@ use cicd_access_core::share as link;
 use yew::prelude::*;
 
 use crate::state::{Action, State};
-
-/// The page state, shared with every section through a context.
-pub type Store = UseReducerHandle<State>;
-/// Changing the state, and reading it when an event runs. It is the same on every render,
-/// so components that take it and not `Store` do not re-render on every keystroke.
-#[derive(Clone, Debug)]
-pub struct Dispatch {
-    dispatcher: UseReducerDispatcher<State>,
-    /// The state as of the last render, for handlers that read it only when they run (a click).
-    latest: Rc<RefCell<Store>>,
-}
-
-impl Dispatch {
-    pub fn dispatch(&self, action: Action) {
-        self.dispatcher.dispatch(action);
-    }
-
-    pub fn latest(&self) -> Store {
-        self.latest.borrow().clone()
-    }
-}
-
-impl PartialEq for Dispatch {
-    fn eq(&self, other: &Self) -> bool {
-        self.dispatcher == other.dispatcher && Rc::ptr_eq(&self.latest, &other.latest)
-    }
-}
+pub use crate::store::{Dispatch, Store, use_dispatch, use_store};
 
 /// Messages for one field, or for everything under it (`rules[2]` takes `rules[2].verbs`).
 pub fn problems_for(store: &Store, field: &str) -> Vec<String> {
@@ -89,12 +64,9 @@ pub fn app(props: &AppProps) -> Html {
     let store = use_reducer(move || State::from_hash(&hash));
     let dispatch = {
         let store = store.clone();
-        use_memo((), move |()| Dispatch {
-            dispatcher: store.dispatcher(),
-            latest: Rc::new(RefCell::new(store)),
-        })
+        use_memo((), move |()| Dispatch::new(store))
     };
-    *dispatch.latest.borrow_mut() = store.clone();
+    dispatch.follow(&store);
     // For the first-render benchmark: the effect runs once the first render is in the DOM.
     use_effect_with((), |()| {
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
@@ -232,7 +204,7 @@ fn page(props: &PageProps) -> Html {
 /// The page's message (share link copied, import failed, ...), with its dismiss button.
 #[function_component(NoticeBar)]
 fn notice_bar() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let store = use_store();
     let Some(notice) = store.notice.clone() else { return html! {} };
     let dismiss = Callback::from(move |_: MouseEvent| store.dispatch(Action::SetNotice(None)));
     html! {
@@ -246,7 +218,7 @@ fn notice_bar() -> Html {
 /// The embedded view's way out to the full page, with the same access.
 #[function_component(EmbedFoot)]
 fn embed_foot() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let store = use_store();
     html! {
         <footer class="embed-foot">
             // A spec too large for a link opens the full page at its defaults.

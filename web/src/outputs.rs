@@ -7,7 +7,7 @@ use crate::browser;
 use cicd_access_core::outputs::Outputs;
 
 use crate::form::Problems;
-use crate::{Store, field_id};
+use crate::{field_id, use_store};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -115,7 +115,7 @@ fn code(props: &CodeProps) -> Html {
 
 #[function_component(OutputsPanel)]
 pub fn outputs_panel() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let store = use_store();
     let tab = use_state(|| Tab::Manifests);
     let each = use_state(|| false);
     let select = |t: Tab| {

@@ -6,10 +6,10 @@ use cicd_access_core::catalog::{self, CatalogEntry, DEPLOY_VERBS, READ_VERBS};
 use cicd_access_core::validate::validate_rules;
 use yew::prelude::*;
 
-use crate::Dispatch;
 use crate::field::TextField;
 use crate::rules::group_label;
 use crate::state::Action;
+use crate::use_dispatch;
 
 fn subset(verbs: &[&str], entry: &CatalogEntry) -> Vec<String> {
     verbs.iter().filter(|v| entry.supports(v)).map(|v| (*v).to_owned()).collect()
@@ -17,7 +17,7 @@ fn subset(verbs: &[&str], entry: &CatalogEntry) -> Vec<String> {
 
 #[function_component(CatalogPicker)]
 pub fn catalog_picker() -> Html {
-    let Some(store) = use_context::<Dispatch>() else { return html! {} };
+    let store = use_dispatch();
     let query = use_state(String::new);
     // The list is ~60 rows; it is built when asked for, which keeps the first render light.
     let browsing = use_state(|| false);
@@ -102,7 +102,7 @@ pub fn catalog_picker() -> Html {
 
 #[function_component(CustomResource)]
 pub fn custom_resource() -> Html {
-    let Some(store) = use_context::<Dispatch>() else { return html! {} };
+    let store = use_dispatch();
     let group = use_state(String::new);
     let plural = use_state(String::new);
     let attempted = use_state(|| false);

@@ -16,7 +16,7 @@ use cicd_access_core::preset::matching as matching_preset;
 use cicd_access_core::rule_syntax::split_names;
 
 use crate::state::Action;
-use crate::{Dispatch, Store, problems_for};
+use crate::{problems_for, use_dispatch, use_store};
 
 /// How a group is shown: the core group has no name.
 pub fn group_label(group: &str) -> String {
@@ -25,7 +25,7 @@ pub fn group_label(group: &str) -> String {
 
 #[function_component(RoleEditor)]
 pub fn role_editor() -> Html {
-    let Some(store) = use_context::<Store>() else { return html! {} };
+    let store = use_store();
     let rules = &store.form.rules;
     // Comparing with every preset builds each preset's rules: only when the rules change.
     let current = *use_memo(Rc::clone(rules), |rules| matching_preset(rules));
@@ -131,7 +131,7 @@ struct RuleCardProps {
 
 #[function_component(RuleCard)]
 fn rule_card(props: &RuleCardProps) -> Html {
-    let Some(store) = use_context::<Dispatch>() else { return html! {} };
+    let store = use_dispatch();
     let index = props.index;
     let rule = &props.rule;
     let number = index + 1;
@@ -221,7 +221,7 @@ struct ResourceNamesProps {
 /// Keeps the text as typed ("a, " stays) while the rule holds the parsed list.
 #[function_component(ResourceNames)]
 fn resource_names(props: &ResourceNamesProps) -> Html {
-    let Some(store) = use_context::<Dispatch>() else { return html! {} };
+    let store = use_dispatch();
     let text = use_state(|| props.names.join(", "));
     {
         let text = text.clone();

@@ -8,7 +8,7 @@ use yew::prelude::*;
 use cicd_access_core::share::{encode_link, import_spec};
 
 use crate::state::{Action, MAX_PASTE, Notice};
-use crate::{Dispatch, browser};
+use crate::{Dispatch, browser, use_dispatch};
 
 /// The file name of an exported spec.
 pub const SPEC_FILE: &str = "cicd-access.spec.yaml";
@@ -20,7 +20,7 @@ fn notice(dispatch: &Dispatch, error: bool, text: impl Into<String>) {
 #[function_component(ShareBar)]
 pub fn share_bar() -> Html {
     // Reads the state only when a button is used: the bar does not re-render on keystrokes.
-    let Some(dispatch) = use_context::<Dispatch>() else { return html! {} };
+    let dispatch = use_dispatch();
     let copy_link = |embed: bool| {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
