@@ -12,7 +12,7 @@ use crate::spec::AccessSpec;
 use crate::validate::SpecErrors;
 
 /// The outputs of one valid spec.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub struct Outputs {
     spec: AccessSpec,
     built: Manifests,
@@ -22,6 +22,24 @@ pub struct Outputs {
     script: OnceCell<String>,
     github: OnceCell<Snippet>,
     gitlab: OnceCell<Snippet>,
+}
+
+// By hand, leaving out the built objects: everything they hold is in `spec` and
+// `manifests`, and deriving these would link k8s-openapi's Debug and PartialEq of every
+// object type into the page (BENCHMARKS.md).
+impl PartialEq for Outputs {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec == other.spec && self.manifests == other.manifests
+    }
+}
+
+impl std::fmt::Debug for Outputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs")
+            .field("spec", &self.spec)
+            .field("manifests", &self.manifests)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Outputs {
