@@ -2,12 +2,11 @@
 //! resources (CRDs: group + plural).
 
 use cicd_access_core::Rule;
-use cicd_access_core::catalog::{self, CatalogEntry, DEPLOY_VERBS, READ_VERBS};
+use cicd_access_core::catalog::{self, CatalogEntry, DEPLOY_VERBS, READ_VERBS, group_label};
 use cicd_access_core::validate::validate_rules;
 use yew::prelude::*;
 
 use crate::field::TextField;
-use crate::rules::group_label;
 use crate::state::Action;
 use crate::use_dispatch;
 

@@ -11,17 +11,12 @@ use yew::prelude::*;
 
 use crate::field::{Errors, rich};
 use crate::picker::{CatalogPicker, CustomResource};
-use cicd_access_core::catalog::offered_verbs;
+use cicd_access_core::catalog::{group_label, offered_verbs};
 use cicd_access_core::preset::matching as matching_preset;
 use cicd_access_core::rule_syntax::split_names;
 
 use crate::state::Action;
 use crate::{problems_for, use_dispatch, use_store};
-
-/// How a group is shown: the core group has no name.
-pub fn group_label(group: &str) -> String {
-    if group.is_empty() { "core".to_owned() } else { group.to_owned() }
-}
 
 #[function_component(RoleEditor)]
 pub fn role_editor() -> Html {

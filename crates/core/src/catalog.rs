@@ -237,6 +237,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// How an API group is written for people: the core group, whose name is empty, as `core`.
+pub fn group_label(group: &str) -> &str {
+    if group.is_empty() { "core" } else { group }
+}
+
 /// Verbs offered as checkboxes for a rule: those its resources support (the catalog's),
 /// the standard ones for custom resources, plus whatever the rule already has.
 pub fn offered_verbs(rule: &Rule) -> Vec<String> {

@@ -87,7 +87,7 @@ pub fn parse_rule(value: &str) -> Result<Rule, RuleSyntaxError> {
 /// A rule in the notation [`parse_rule`] reads (core group written `core`).
 pub fn format_rule(rule: &Rule) -> String {
     let groups: Vec<&str> =
-        rule.api_groups.iter().map(|g| if g.is_empty() { "core" } else { g.as_str() }).collect();
+        rule.api_groups.iter().map(|g| crate::catalog::group_label(g)).collect();
     let mut text =
         format!("{}:{}:{}", groups.join(","), rule.resources.join(","), rule.verbs.join(","));
     if !rule.resource_names.is_empty() {

@@ -244,7 +244,7 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
             .iter()
             .map(|((group, _), (kind, api_version, _))| {
                 let version = api_version.rsplit('/').next().unwrap_or(api_version);
-                let group = if group.is_empty() { "core" } else { group };
+                let group = crate::catalog::group_label(group);
                 format!("--prune-allowlist={group}/{version}/{kind}")
             })
             .collect();

@@ -93,7 +93,7 @@ impl Derivation {
         for derived in &self.rules {
             let rule = &derived.rule;
             let group = rule.api_groups.first().map_or("", String::as_str);
-            let group = if group.is_empty() { "core" } else { group };
+            let group = crate::catalog::group_label(group);
             let _ = writeln!(
                 out,
                 "\n  {} ({group}): {}",
