@@ -34,10 +34,72 @@ struct Step {
     what: String,
     args: Vec<String>,
     stdin: Option<String>,
+    /// While it runs, an administrator removes the demo's finalizers (see [`held`]).
+    release: bool,
 }
 
 fn step(what: &str, args: &[&str], stdin: Option<String>) -> Step {
-    Step { what: what.to_owned(), args: args.iter().map(|a| (*a).to_owned()).collect(), stdin }
+    let args = args.iter().map(|a| (*a).to_owned()).collect();
+    Step { what: what.to_owned(), args, stdin, release: false }
+}
+
+/// The finalizer that keeps the demo's objects after their delete, as a controller's would.
+const FINALIZER: &str = "cicd-access.test/hold";
+
+/// `manifests` with the objects of `resource` (all, with `None`) held by [`FINALIZER`]: a
+/// delete then leaves them in place until the finalizer is removed, so `kubectl delete -f`
+/// waits for them. Holding only the kind whose verb is left out keeps the other kinds'
+/// waits from ending after that kind's object is already released.
+fn held(manifests: &str, resource: Option<&str>) -> String {
+    let holds = |document: &str| {
+        resource.is_none_or(|resource| {
+            DEMO_OBJECTS.iter().zip(DEMO_KINDS).any(|((qualified, _), kind)| {
+                qualified.split('.').next() == Some(resource)
+                    && document.contains(&format!("\nkind: {kind}\n"))
+            })
+        })
+    };
+    manifests
+        .split_inclusive("---\n")
+        .map(|document| {
+            if holds(document) {
+                let held = format!("\nmetadata:\n  finalizers: [{FINALIZER}]\n");
+                document.replacen("\nmetadata:\n", &held, 1)
+            } else {
+                document.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// The kinds of [`DEMO_OBJECTS`], in their order.
+const DEMO_KINDS: [&str; 7] = [
+    "NetworkPolicy",
+    "Service",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "PrometheusRule",
+    "ServiceMonitor",
+];
+
+/// Removes the finalizers of the demo's objects in `namespace`, as an administrator, after
+/// the pipeline's delete has begun waiting.
+fn release_later(cluster: &ControlPlane, namespace: &str) -> thread::JoinHandle<()> {
+    let admin = cluster.admin().kubectl().namespace(namespace);
+    thread::spawn(move || {
+        thread::sleep(Duration::from_secs(2));
+        for (resource, name) in DEMO_OBJECTS {
+            admin.run(&[
+                "patch",
+                resource,
+                name,
+                "--type=merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ]);
+        }
+    })
 }
 
 /// A ServiceAccount holding `rules` in a fresh namespace, issued exactly as the tool issues
@@ -91,12 +153,21 @@ fn probe(rules: &[Rule]) -> (String, String) {
 }
 
 /// Runs `steps` in order; the first failure is returned with its stderr.
-fn run(kubectl: &Kubectl, steps: &[Step]) -> Result<(), (String, String)> {
+fn run(
+    cluster: &ControlPlane,
+    namespace: &str,
+    kubectl: &Kubectl,
+    steps: &[Step],
+) -> Result<(), (String, String)> {
     for step in steps {
+        let release = step.release.then(|| release_later(cluster, namespace));
         let output = match &step.stdin {
             Some(input) => kubectl.run_with_stdin(&step.args, input),
             None => kubectl.run(&step.args),
         };
+        if let Some(release) = release {
+            release.join().expect("the finalizers are removed");
+        }
         if !output.success() {
             return Err((step.what.clone(), output.stderr));
         }
@@ -118,12 +189,12 @@ fn without(rules: &[Rule], index: usize, verb: &str) -> Vec<Rule> {
 /// refused for exactly that verb and resource. Pipelines run `WORKERS` at a time.
 fn prove_sufficient_and_minimal(
     rules: &[Rule],
-    steps: &(dyn Fn(&str) -> Vec<Step> + Sync),
+    steps: &(dyn Fn(&str, Option<&str>) -> Vec<Step> + Sync),
     checked: &(dyn Fn(&str) -> bool + Sync),
 ) {
     let cluster = ControlPlane::shared();
     let (namespace, kubectl) = pipeline(cluster, rules);
-    if let Err((what, stderr)) = run(&kubectl, &steps(&namespace)) {
+    if let Err((what, stderr)) = run(cluster, &namespace, &kubectl, &steps(&namespace, None)) {
         panic!("with the derived Role, {what} failed:\n{stderr}");
     }
     let left = cluster.admin().kubectl().namespace(&namespace).ok(&[
@@ -151,7 +222,7 @@ fn prove_sufficient_and_minimal(
                     let reduced = without(rules, index, &verb);
                     let (namespace, kubectl) = pipeline(cluster, &reduced);
                     let expected = format!("cannot {verb} resource \"{}\"", rule.resources[0]);
-                    match run(&kubectl, &steps(&namespace)) {
+                    match run(cluster, &namespace, &kubectl, &steps(&namespace, Some(&rule.resources[0]))) {
                         Err((_, stderr)) if refused_create_in_apply_patch(&stderr, &verb, rule) => {}
                         Ok(()) => failures.lock().unwrap().push(format!(
                             "without {verb} on {}, every step still succeeded: the verb is not needed",
@@ -195,13 +266,24 @@ fn derived(deployer: Deployer, edit: impl FnOnce(&mut DeriveOptions)) -> Vec<Rul
     derivation.rules()
 }
 
-fn kubectl_steps(server_side: bool) -> Vec<Step> {
+/// Deploy, re-deploy and delete, every object held by a finalizer that an administrator
+/// removes once the delete waits: with get but without list on a kind, that wait is
+/// refused and retried until kubectl's timeout (168 hours by default; here 20 s).
+fn kubectl_steps(server_side: bool, resource: Option<&str>) -> Vec<Step> {
     let apply: &[&str] =
         if server_side { &["apply", "--server-side", "-f", "-"] } else { &["apply", "-f", "-"] };
+    let delete = Step {
+        release: true,
+        ..step(
+            "kubectl delete -f",
+            &["delete", "--timeout=20s", "-f", "-"],
+            Some(held(&upgraded(), resource)),
+        )
+    };
     vec![
-        step("the first apply", apply, Some(DEMO.to_owned())),
-        step("the re-apply of the next release", apply, Some(upgraded())),
-        step("kubectl delete -f", &["delete", "-f", "-"], Some(upgraded())),
+        step("the first apply", apply, Some(held(DEMO, resource))),
+        step("the re-apply of the next release", apply, Some(held(&upgraded(), resource))),
+        delete,
     ]
 }
 
@@ -209,9 +291,9 @@ fn kubectl_steps(server_side: bool) -> Vec<Step> {
 fn client_side_apply_role_is_sufficient_and_minimal() {
     let rules = derived(Deployer::Apply, |_| {});
     for rule in &rules {
-        assert_eq!(rule.verbs, ["create", "delete", "get", "patch"], "{rule:?}");
+        assert_eq!(rule.verbs, ["create", "delete", "get", "list", "patch"], "{rule:?}");
     }
-    prove_sufficient_and_minimal(&rules, &|_| kubectl_steps(false), &|_| true);
+    prove_sufficient_and_minimal(&rules, &|_, held| kubectl_steps(false, held), &|_| true);
 }
 
 #[test]
@@ -220,7 +302,7 @@ fn server_side_apply_role_is_sufficient_and_minimal() {
     for rule in &rules {
         assert_eq!(rule.verbs, ["create", "delete", "patch"], "{rule:?}");
     }
-    prove_sufficient_and_minimal(&rules, &|_| kubectl_steps(true), &|_| true);
+    prove_sufficient_and_minimal(&rules, &|_, held| kubectl_steps(true, held), &|_| true);
 }
 
 /// The next release without its ServiceMonitor, which `--prune` must remove.
@@ -248,7 +330,7 @@ fn prune_role_is_sufficient_and_minimal() {
         .collect();
     assert_eq!(allowlist.len(), 7, "{:?}", derivation.notes);
     let rules = derivation.rules();
-    let steps = move |_: &str| {
+    let steps = move |_: &str, _: Option<&str>| {
         let mut apply =
             vec!["apply", "--prune", "-l", "app.kubernetes.io/instance=demo", "-f", "-"];
         apply.extend(allowlist.iter().map(String::as_str));
@@ -448,7 +530,7 @@ fn helm_role_covers_helms_calls_and_is_minimal() {
         o.wait = HelmWait::Legacy;
         o.rollback = true;
     });
-    prove_sufficient_and_minimal(&rules, &|ns| helm_calls(ns, HelmWait::Legacy), &|_| true);
+    prove_sufficient_and_minimal(&rules, &|ns, _| helm_calls(ns, HelmWait::Legacy), &|_| true);
 }
 
 /// Helm 4's default `--wait`: kstatus informers list and watch every kind of the release in
@@ -460,7 +542,7 @@ fn helm_watcher_wait_role_covers_kstatus_calls_and_is_minimal() {
         o.wait = HelmWait::Watcher;
         o.rollback = true;
     });
-    prove_sufficient_and_minimal(&rules, &|ns| helm_calls(ns, HelmWait::Watcher), &|verb| {
+    prove_sufficient_and_minimal(&rules, &|ns, _| helm_calls(ns, HelmWait::Watcher), &|verb| {
         matches!(verb, "list" | "watch")
     });
 }

@@ -27,7 +27,9 @@
 //! - `kubectl apply --server-side` sends one PATCH (`application/apply-patch+yaml`) per
 //!   object without reading it first; the API server also checks `create` when that patch
 //!   creates the object (and refuses with an empty-reason 403): create, patch.
-//! - `kubectl delete -f`: delete (its wait for the deletion is skipped when forbidden).
+//! - `kubectl delete -f`: delete; then it waits for each object to be gone: a GET (refused,
+//!   the wait is skipped: server-side Roles need nothing more) and, while a finalizer keeps
+//!   the object, lists (refused, retried for 168 hours): client-side Roles get list.
 //!   `--prune`: list and delete on every allowlisted kind.
 //!
 //! `tests/tests/derive_e2e.rs` proves each method's Role sufficient and minimal on a real
@@ -253,6 +255,12 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
             allowlist.join(" ")
         ));
     }
+    if options.delete
+        && options.deployer == Deployer::Apply
+        && deployed.keys().any(|(group, resource)| group.is_empty() && resource == "secrets")
+    {
+        notes.push("kubectl delete -f waits for what it deleted, listing what a finalizer keeps; on Secrets a list would read every Secret of the namespace, so the Role leaves it out: delete with `kubectl delete -f … --wait=false`, or a Secret kept by a finalizer makes the pipeline wait for 168 hours".to_owned());
+    }
     if !unknown.is_empty() {
         notes.push("unknown kinds get no rule: add `Kind.group=plural` overrides for them (see `kubectl api-resources`), then derive again".to_owned());
     }
@@ -387,6 +395,24 @@ mod tests {
         assert!("Widget".parse::<KindOverride>().is_err());
         assert!("widget.x=Widgets".parse::<KindOverride>().is_err());
         assert_eq!("Widget=widgets".parse::<KindOverride>().unwrap().group, "");
+    }
+
+    #[test]
+    fn kubectl_delete_may_wait_for_what_it_deleted_but_never_lists_secrets() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: grafana}\n";
+        let sources = [Source::new("app.yaml", text)];
+        let d = derive(&sources, &with(Deployer::Apply, |o| o.delete = true)).unwrap();
+        let verbs = |resource: &str| {
+            d.rules().into_iter().find(|r| r.resources == [resource]).map(|r| r.verbs).unwrap()
+        };
+        assert_eq!(verbs("services"), ["create", "delete", "get", "list", "patch"]);
+        assert_eq!(verbs("secrets"), ["create", "delete", "get", "patch"]);
+        assert!(d.notes.iter().any(|n| n.contains("--wait=false")), "{:?}", d.notes);
+        let server_side =
+            derive(&sources, &with(Deployer::ServerSide, |o| o.delete = true)).unwrap();
+        assert!(server_side.rules().iter().all(|r| r.verbs == ["create", "delete", "patch"]));
+        let helm = derive(&sources, &with(Deployer::Helm, |o| o.delete = true)).unwrap();
+        assert!(!helm.notes.iter().any(|n| n.contains("--wait=false")), "{:?}", helm.notes);
     }
 
     #[test]

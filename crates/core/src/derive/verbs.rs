@@ -65,6 +65,14 @@ pub(super) fn grant_deploy(
         let by =
             if options.deployer == Deployer::Helm { "helm uninstall" } else { "kubectl delete -f" };
         grants.grant(group, resource, &["delete"], format!("{by} deletes {label}"));
+        // kubectl then waits for each object to be gone: it reads it (a refused read skips
+        // the wait, which is why the server-side Role, without get, needs nothing more), and
+        // while a finalizer keeps it, lists it until it is gone; a refused list is retried
+        // until kubectl's timeout, 168 hours by default. Listing Secrets reads them all, so
+        // for Secrets the derivation says to skip the wait instead.
+        if options.deployer == Deployer::Apply && (group, resource) != ("", "secrets") {
+            grants.grant(group, resource, &["list"], format!("kubectl delete -f then waits for {label} to be gone, listing the {} while a finalizer keeps one", plural_kind(kind)));
+        }
     }
     if options.prune && options.deployer != Deployer::Helm {
         grants.grant(group, resource, &["list", "delete"], format!("kubectl apply --prune lists the {} of the namespace and deletes those no longer in the manifests", plural_kind(kind)));
