@@ -205,6 +205,27 @@ fn revoke_kills_the_token_and_all_removes_only_what_was_created() {
     let denied = ci.run(&["get", "pods"]);
     assert!(!denied.success() && denied.stderr.contains("Unauthorized"), "{}", denied.stderr);
     admin.ok(&["get", "role", "ci-cd"]);
+    // `verify` of the revoked kubeconfig says so, and what to do.
+    let verify = cicd(
+        &admin,
+        namespace.dir(),
+        &[
+            "verify",
+            "--ci-kubeconfig",
+            "kubeconfig_ci_cd.yaml",
+            "--preset",
+            WELKIN,
+            "-n",
+            namespace.name(),
+        ],
+    );
+    expect_code(&verify, 1, "verify a revoked kubeconfig");
+    assert!(
+        verify.stderr.contains("token is not accepted (401 Unauthorized)"),
+        "{}",
+        verify.stderr
+    );
+    assert!(verify.stderr.contains("kubectl cicd rotate"), "{}", verify.stderr);
 
     let all = cicd(
         &admin,

@@ -52,16 +52,36 @@ impl VerifyReport {
     }
 }
 
+/// The API server answered 401 to the issued token. Right after the token controller has
+/// filled a Secret, the API server may not accept the token for a moment (seen about once in
+/// a few dozen fresh applies), so `verify_until` asks again within its window.
+#[derive(Debug)]
+struct TokenRejected;
+
+impl std::fmt::Display for TokenRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the issued kubeconfig's token is not accepted (401 Unauthorized)")
+    }
+}
+
+impl std::error::Error for TokenRejected {}
+
+/// What the user reads when the token stays rejected.
+fn rejected(error: anyhow::Error) -> anyhow::Error {
+    if error.is::<TokenRejected>() {
+        return Problem::failed(TokenRejected.to_string())
+            .hint("it was revoked or has expired: issue a new one with `kubectl cicd rotate` or `apply`")
+            .into();
+    }
+    error
+}
+
 /// Who the client is: the user a denial names (works on every release), else unknown.
 async fn whoami(client: &Client) -> Result<Option<String>> {
     let nodes: Api<Node> = Api::all(client.clone());
     match nodes.list_metadata(&ListParams::default().limit(1)).await {
         Err(kube::Error::Api(status)) if status.code == 403 => Ok(denied_user(&status.message)),
-        Err(kube::Error::Api(status)) if status.code == 401 => Err(Problem::failed(
-            "the issued kubeconfig's token is not accepted (401 Unauthorized)",
-        )
-        .hint("it was revoked or has expired: issue a new one with `kubectl cicd rotate` or `apply`")
-        .into()),
+        Err(kube::Error::Api(status)) if status.code == 401 => Err(TokenRejected.into()),
         Err(e) => Err(anyhow::Error::new(e).context(Problem::failed(
             "cannot reach the API server with the issued kubeconfig",
         ).hint("if the pipeline reaches the API by another address (--server), verify from where it runs, or pass --no-verify"))),
@@ -105,8 +125,16 @@ pub(super) async fn verify_until(
     let deadline = tokio::time::Instant::now() + PROPAGATION;
     loop {
         let verification =
-            verify_once(text, &pipeline.namespace, &pipeline.spec.service_account, expected)
-                .await?;
+            match verify_once(text, &pipeline.namespace, &pipeline.spec.service_account, expected)
+                .await
+            {
+                Ok(verification) => verification,
+                Err(e) if e.is::<TokenRejected>() && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(POLL * 2).await;
+                    continue;
+                }
+                Err(e) => return Err(rejected(e)),
+            };
         if verification.passed() || tokio::time::Instant::now() >= deadline {
             return Ok(VerifyReport::from(&verification));
         }
@@ -149,6 +177,7 @@ pub async fn verify_file(
             call(cluster, &format!("reading Role {}", spec.role), roles.get(&spec.role)).await?;
         role.rules.iter().flatten().map(rule_of).collect()
     };
-    let verification = verify_once(text, &namespace, &spec.service_account, &expected).await?;
+    let verification =
+        verify_once(text, &namespace, &spec.service_account, &expected).await.map_err(rejected)?;
     Ok(VerifyReport::from(&verification))
 }
