@@ -398,6 +398,26 @@ mod tests {
     }
 
     #[test]
+    fn reasons_agree_with_one_object_or_several() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let d =
+            derive(&[Source::new("app.yaml", text)], &DeriveOptions::new(Deployer::Apply)).unwrap();
+        let explained = d.explain();
+        assert!(
+            explained.contains("reads Services a, b first, to learn whether they exist"),
+            "{explained}"
+        );
+        assert!(
+            explained.contains("creates Services a, b when they do not exist yet"),
+            "{explained}"
+        );
+        assert!(
+            explained.contains("reads ConfigMap c first, to learn whether it exists"),
+            "{explained}"
+        );
+    }
+
+    #[test]
     fn kubectl_delete_may_wait_for_what_it_deleted_but_never_lists_secrets() {
         let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: grafana}\n";
         let sources = [Source::new("app.yaml", text)];

@@ -3,10 +3,28 @@
 use super::grants::Grants;
 use super::{Deployer, DeriveOptions, HelmWait};
 
-/// `Deployment web` or `Deployments web, worker`.
-pub(super) fn labels(kind: &str, names: &[&str]) -> String {
+/// `Deployment web` or `Deployments web, worker`, and the words that agree with it.
+pub(super) struct Label {
+    text: String,
+    one: bool,
+}
+
+impl Label {
+    /// `one` for a single object, `many` for several.
+    fn say(&self, one: &'static str, many: &'static str) -> &'static str {
+        if self.one { one } else { many }
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+pub(super) fn labels(kind: &str, names: &[&str]) -> Label {
     let kinds = if names.len() == 1 { kind.to_owned() } else { plural_kind(kind) };
-    format!("{kinds} {}", names.join(", "))
+    Label { text: format!("{kinds} {}", names.join(", ")), one: names.len() == 1 }
 }
 
 fn plural_kind(kind: &str) -> String {
@@ -26,18 +44,21 @@ pub(super) fn grant_deploy(
     group: &str,
     resource: &str,
     kind: &str,
-    label: &str,
+    label: &Label,
 ) {
     match options.deployer {
         Deployer::Apply => {
-            grants.grant(group, resource, &["get"], format!("kubectl apply reads {label} first, to learn whether it exists and to compute the patch"));
+            grants.grant(group, resource, &["get"], format!("kubectl apply reads {label} first, to learn whether {} and to compute the patch", label.say("it exists", "they exist")));
             grants.grant(
                 group,
                 resource,
                 &["create"],
-                format!("kubectl apply creates {label} when it does not exist yet"),
+                format!(
+                    "kubectl apply creates {label} when {} yet",
+                    label.say("it does not exist", "they do not exist")
+                ),
             );
-            grants.grant(group, resource, &["patch"], format!("kubectl apply patches {label} when it exists and changed (three-way merge with the last-applied-configuration annotation)"));
+            grants.grant(group, resource, &["patch"], format!("kubectl apply patches {label} when {} (three-way merge with the last-applied-configuration annotation)", label.say("it exists and has changed", "they exist and have changed")));
         }
         Deployer::ServerSide => {
             grants.grant(group, resource, &["patch"], format!("kubectl apply --server-side sends {label} as one PATCH (application/apply-patch+yaml) at every apply"));
@@ -49,13 +70,14 @@ pub(super) fn grant_deploy(
             );
         }
         Deployer::Helm => {
-            grants.grant(group, resource, &["get"], format!("helm reads {label} before writing it: install checks that no object of that name exists outside the release, upgrade and rollback compute the patch from it"));
+            grants.grant(group, resource, &["get"], format!("helm reads {label} before writing {}: install checks that no object of that name exists outside the release, upgrade and rollback compute the patch from {}", label.say("it", "them"), label.say("it", "them")));
             grants.grant(
                 group,
                 resource,
                 &["create"],
                 format!(
-                    "helm creates {label} at install, and at upgrade or rollback when it is missing"
+                    "helm creates {label} at install, and at upgrade or rollback when {}",
+                    label.say("it is missing", "they are missing")
                 ),
             );
             grants.grant(group, resource, &["patch"], format!("helm upgrade and rollback patch {label} (Helm 3 three-way merge; Helm 4 server-side apply is a PATCH too)"));
@@ -85,20 +107,20 @@ pub(super) fn grant_helm_wait(
     group: &str,
     resource: &str,
     kind: &str,
-    label: &str,
+    label: &Label,
 ) {
     let apps = "apps";
     match wait {
         HelmWait::None => {}
         HelmWait::Legacy => {
             if group == apps && kind == "Deployment" {
-                grants.grant(apps, "replicasets", &["list"], format!("helm --wait (Helm 3, Helm 4 --wait=legacy) lists ReplicaSets to find the new ReplicaSet of {label} and checks it is ready"));
+                grants.grant(apps, "replicasets", &["list"], format!("helm --wait (Helm 3, Helm 4 --wait=legacy) lists ReplicaSets to find the new ReplicaSet of {label} and checks {}", label.say("it is ready", "they are ready")));
             }
         }
         HelmWait::Watcher => {
-            grants.grant(group, resource, &["list", "watch"], format!("helm --wait (Helm 4 kstatus watcher) lists and watches the {} of the namespace until {label} is current", plural_kind(kind)));
+            grants.grant(group, resource, &["list", "watch"], format!("helm --wait (Helm 4 kstatus watcher) lists and watches the {} of the namespace until {label} {} current", plural_kind(kind), label.say("is", "are")));
             if group == apps && kind == "Deployment" {
-                grants.grant(apps, "replicasets", &["list"], format!("helm --wait (kstatus) lists the ReplicaSets of {label} to compute its status"));
+                grants.grant(apps, "replicasets", &["list"], format!("helm --wait (kstatus) lists the ReplicaSets of {label} to compute {} status", label.say("its", "their")));
                 grants.grant(
                     "",
                     "pods",
@@ -112,7 +134,8 @@ pub(super) fn grant_helm_wait(
                     "pods",
                     &["list"],
                     format!(
-                        "helm --wait (kstatus) lists the Pods of {label} to compute its status"
+                        "helm --wait (kstatus) lists the Pods of {label} to compute {} status",
+                        label.say("its", "their")
                     ),
                 );
             }
@@ -125,21 +148,29 @@ pub(super) fn grant_helm_hooks(
     group: &str,
     resource: &str,
     kind: &str,
-    label: &str,
+    label: &Label,
 ) {
     grants.grant(
         group,
         resource,
         &["create"],
-        format!("helm runs the hook {label}: it creates it at each install or upgrade"),
+        format!(
+            "helm runs the {} {label}: it creates {} at each install or upgrade",
+            label.say("hook", "hooks"),
+            label.say("it", "them")
+        ),
     );
-    grants.grant(group, resource, &["delete"], format!("helm deletes the hook {label} before creating it again (hook-delete-policy before-hook-creation, the default) and per its other delete policies"));
+    grants.grant(group, resource, &["delete"], format!("helm deletes the {} {label} before creating {} again (hook-delete-policy before-hook-creation, the default) and per {} other delete policies", label.say("hook", "hooks"), label.say("it", "them"), label.say("its", "their")));
     if matches!(kind, "Job" | "Pod") {
         grants.grant(
             group,
             resource,
             &["list", "watch"],
-            format!("helm lists and watches the hook {label} until it completes"),
+            format!(
+                "helm lists and watches the {} {label} until {}",
+                label.say("hook", "hooks"),
+                label.say("it completes", "they complete")
+            ),
         );
     }
 }
