@@ -88,6 +88,10 @@ pub enum DeriveError {
         "helm wait {value:?} is unknown; use none, legacy (Helm 3 --wait) or watcher (Helm 4 --wait)"
     )]
     UnknownWait { value: String },
+    #[error(
+        "all {count} objects the pipeline would deploy name namespace {named:?}, but it deploys to {target:?}: did you mean namespace {named:?} (-n {named})? A Role grants nothing outside its own namespace"
+    )]
+    OtherNamespace { count: usize, named: String, target: String },
 }
 
 /// Reads every source and derives the Role for `options`.
@@ -112,7 +116,26 @@ pub fn derive(sources: &[Source], options: &DeriveOptions) -> Result<Derivation,
         let sources = if names.is_empty() { "the input".to_owned() } else { names.join(", ") };
         return Err(DeriveError::NoObjects { sources });
     }
-    Ok(derive_objects(found, options))
+    let derivation = derive_objects(found, options);
+    // Every deployable object in one other namespace is a wrong namespace, not a list of
+    // separate refusals (and then an empty Role).
+    let elsewhere: Vec<&str> = derivation
+        .refused
+        .iter()
+        .filter(|r| r.refusal == Refusal::OtherNamespace)
+        .filter_map(|r| r.object.namespace.as_deref())
+        .collect();
+    if let (Some(target), Some(named)) = (&options.namespace, elsewhere.first())
+        && derivation.rules.is_empty()
+        && elsewhere.iter().all(|ns| ns == named)
+    {
+        return Err(DeriveError::OtherNamespace {
+            count: elsewhere.len(),
+            named: (*named).to_owned(),
+            target: target.clone(),
+        });
+    }
+    Ok(derivation)
 }
 
 fn refusal_for_cluster(object: &ObjectRef, product: Option<&str>) -> String {
@@ -395,6 +418,17 @@ mod tests {
         assert!("Widget".parse::<KindOverride>().is_err());
         assert!("widget.x=Widgets".parse::<KindOverride>().is_err());
         assert_eq!("Widget=widgets".parse::<KindOverride>().unwrap().group, "");
+    }
+
+    #[test]
+    fn every_object_in_another_namespace_is_said_once() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: dev}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b, namespace: dev}\n";
+        let sources = [Source::new("app.yaml", text)];
+        let other = with(Deployer::Apply, |o| o.namespace = Some("other".into()));
+        let error = derive(&sources, &other).unwrap_err().to_string();
+        assert!(error.starts_with("all 2 objects the pipeline would deploy name namespace \"dev\", but it deploys to \"other\": did you mean namespace \"dev\" (-n dev)?"), "{error}");
+        let dev = with(Deployer::Apply, |o| o.namespace = Some("dev".into()));
+        assert!(derive(&sources, &dev).is_ok());
     }
 
     #[test]
