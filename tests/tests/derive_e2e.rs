@@ -581,3 +581,32 @@ fn kstatus_calls(namespace: &str) -> Vec<Step> {
     }
     steps
 }
+
+/// An object with only a generateName: the derivation refuses it for both kubectl methods,
+/// as kubectl itself does, and says to create it instead.
+#[test]
+fn generate_name_objects_are_refused_as_kubectl_refuses_them() {
+    let object =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: migrate-\ndata: {a: b}\n";
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    for (deployer, args) in [
+        (Deployer::Apply, &["apply", "-f", "-"][..]),
+        (Deployer::ServerSide, &["apply", "--server-side", "-f", "-"][..]),
+    ] {
+        let derivation =
+            derive(&[Source::new("object.yaml", object)], &DeriveOptions::new(deployer)).unwrap();
+        assert!(derivation.rules().is_empty(), "{deployer}: {:?}", derivation.rules());
+        let why = &derivation.refused[0].why;
+        assert!(why.contains("kubectl create -f"), "{deployer}: {why}");
+        let applied = admin.run_with_stdin(args, object);
+        assert!(!applied.success(), "{deployer}: kubectl applied a generateName object");
+        assert!(
+            applied.stderr.contains("cannot use generate name with apply"),
+            "{deployer}: {}",
+            applied.stderr
+        );
+    }
+    admin.run_with_stdin(&["create", "-f", "-"], object).expect_success("kubectl create names it");
+}

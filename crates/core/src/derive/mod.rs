@@ -208,6 +208,13 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
                 refusal: Refusal::Rbac,
                 why: RBAC_WHY.to_owned(),
             }),
+            Lookup::Namespaced { .. } if f.generated && options.deployer != Deployer::Helm => {
+                refused.push(Refused {
+                    object: object.clone(),
+                    refusal: Refusal::GenerateName,
+                    why: format!("cannot: it has a generateName and no name, and {} refuses such objects (\"cannot use generate name with apply\"); create it with `kubectl create -f` (a new {} each run; the Role then needs create on it) or give it a name", options.deployer.command(), object.kind),
+                });
+            }
             Lookup::Namespaced { group, resource, .. } => {
                 if let (Some(ns), Some(target)) = (&object.namespace, &target)
                     && ns != target

@@ -48,6 +48,8 @@ pub(super) struct Found {
     pub(super) object: ObjectRef,
     /// `helm.sh/hook` annotation, split at commas.
     pub(super) hooks: Vec<String>,
+    /// It has only `metadata.generateName`: the API server names it at each create.
+    pub(super) generated: bool,
 }
 
 /// The objects of one source: documents split at `---`, `List`s flattened, documents that
@@ -124,6 +126,8 @@ fn flatten(
         },
         str::to_owned,
     );
+    let generated = text(value, &["metadata", "name"]).is_none()
+        && text(value, &["metadata", "generateName"]).is_some();
     let hooks = text(value, &["metadata", "annotations", "helm.sh/hook"])
         .map(|h| h.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
@@ -136,6 +140,7 @@ fn flatten(
             origin: origin.to_owned(),
         },
         hooks,
+        generated,
     });
     Ok(())
 }

@@ -31,6 +31,8 @@ pub enum Refusal {
     OtherNamespace,
     /// Writing RBAC lets the pipeline grant permissions.
     Rbac,
+    /// `kubectl apply` cannot apply an object that has only a generateName.
+    GenerateName,
 }
 
 /// An object a namespaced CI/CD identity cannot or should not deploy.
