@@ -12,6 +12,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "${root}"
+mkdir -p target
 # shellcheck source-path=SCRIPTDIR source=nightly.sh
 source "${root}/crates/xtask/scripts/nightly.sh"
 export PATH="${CARGO_HOME:-${HOME}/.cargo}/bin:${HOME}/.cargo/bin:${PATH}"
