@@ -141,13 +141,9 @@ fn nobody_is_refused_with_the_rights_the_steps_need() {
     expect_code(&dry, 1, "dry run as nobody is refused by the pre-check");
 }
 
-#[test]
-fn verify_catches_a_role_edited_behind_its_back() {
-    let cluster = ControlPlane::shared();
-    let namespace = cluster.namespace();
-    expect_code(&apply_welkin(&namespace), 0, "apply");
-    let admin = namespace.admin();
-    let verify = [
+/// `verify` of the kubeconfig `apply_welkin` wrote.
+fn verify_welkin<'a>(namespace: &'a TestNamespace<'_>) -> [&'a str; 7] {
+    [
         "verify",
         "--ci-kubeconfig",
         "kubeconfig_ci_cd.yaml",
@@ -155,7 +151,16 @@ fn verify_catches_a_role_edited_behind_its_back() {
         WELKIN,
         "-n",
         namespace.name(),
-    ];
+    ]
+}
+
+#[test]
+fn verify_catches_a_role_edited_behind_its_back() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let admin = namespace.admin();
+    let verify = verify_welkin(&namespace);
     expect_code(&cicd(&admin, namespace.dir(), &verify), 0, "verify right after apply");
 
     admin.ok(&["patch", "role", "ci-cd", "--type=json", "-p", r#"[{"op":"add","path":"/rules/-","value":{"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles"],"verbs":["escalate"]}},{"op":"remove","path":"/rules/6"}]"#]);
@@ -206,19 +211,7 @@ fn revoke_kills_the_token_and_all_removes_only_what_was_created() {
     assert!(!denied.success() && denied.stderr.contains("Unauthorized"), "{}", denied.stderr);
     admin.ok(&["get", "role", "ci-cd"]);
     // `verify` of the revoked kubeconfig says so, and what to do.
-    let verify = cicd(
-        &admin,
-        namespace.dir(),
-        &[
-            "verify",
-            "--ci-kubeconfig",
-            "kubeconfig_ci_cd.yaml",
-            "--preset",
-            WELKIN,
-            "-n",
-            namespace.name(),
-        ],
-    );
+    let verify = cicd(&admin, namespace.dir(), &verify_welkin(&namespace));
     expect_code(&verify, 1, "verify a revoked kubeconfig");
     assert!(
         verify.stderr.contains("token is not accepted (401 Unauthorized)"),
