@@ -224,29 +224,33 @@ impl Assessment {
 
     /// One sentence: the verdict and its main reason.
     pub fn headline(&self) -> String {
-        let reason = if !self.role.allowed() {
-            format!(
-                "The API server will refuse this Role: it grants {} you do not hold.",
-                plural(self.role.missing.len(), "rule")
+        // What would be refused, and why.
+        let (what, why) = if !self.role.allowed() {
+            (
+                "this Role",
+                format!("it grants {} you do not hold", plural(self.role.missing.len(), "rule")),
             )
         } else if self.binding_refused() {
-            "The API server will refuse the RoleBinding: binding this Role needs every rule it grants, or `bind` on it.".to_owned()
+            (
+                "the RoleBinding",
+                "binding this Role needs every rule it grants, or `bind` on it".to_owned(),
+            )
         } else if !self.missing_for_steps.is_empty() {
-            format!(
-                "The API server will refuse the steps: they need {} you do not hold.",
-                plural(self.missing_for_steps.len(), "right")
+            (
+                "the steps",
+                format!(
+                    "they need {} you do not hold",
+                    plural(self.missing_for_steps.len(), "right")
+                ),
             )
         } else {
             return "You can create this Role, its RoleBinding and the token.".to_owned();
         };
         match self.verdict() {
             Verdict::Undecided => format!(
-                "Your list of rights is incomplete, so the API server decides. From the list alone: {}",
-                reason
-                    .trim_start_matches("The API server will ")
-                    .replace("refuse", "it would refuse")
+                "Your list of rights is incomplete, so the API server decides. From the list alone: it would refuse {what}: {why}."
             ),
-            _ => reason,
+            _ => format!("The API server will refuse {what}: {why}."),
         }
     }
 
