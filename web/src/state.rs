@@ -17,7 +17,7 @@ use crate::form::{Form, Problems, regenerate};
 /// The preset the page starts from.
 pub const START_PRESET: &str = "deployment-service-ingress";
 /// Longest pasted text or imported file we read.
-pub const MAX_PASTE: usize = 1024 * 1024;
+pub const MAX_PASTE: usize = cicd_access_core::input::MAX_PASTE_BYTES;
 
 /// One change the user makes.
 #[derive(Clone, Debug, PartialEq)]
