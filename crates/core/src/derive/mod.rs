@@ -57,7 +57,7 @@ use self::kinds::{Lookup, lookup};
 use self::parse::{Found, parse_manifests};
 use self::verbs::{grant_deploy, grant_helm_hooks, grant_helm_storage, grant_helm_wait, labels};
 
-pub use self::options::{Deployer, DeriveOptions, HelmWait, KindOverride};
+pub use self::options::{ByName, Deployer, DeriveOptions, HelmWait, KindOverride};
 pub use self::parse::{ObjectRef, Source, parse_objects};
 pub use self::report::{Derivation, DerivedRule, Reason, Refusal, Refused, UnknownKind};
 
@@ -84,6 +84,10 @@ pub enum DeriveError {
     Input { origin: String, reason: crate::input::InputError },
     #[error("deployer {value:?} is unknown; use apply, server-side or helm")]
     UnknownDeployer { value: String },
+    #[error(
+        "by-name {value:?} is unknown; use secrets (the default), all or none"
+    )]
+    UnknownByName { value: String },
     #[error(
         "helm wait {value:?} is unknown; use none, legacy (Helm 3 --wait) or watcher (Helm 4 --wait)"
     )]

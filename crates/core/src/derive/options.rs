@@ -28,6 +28,15 @@ impl Deployer {
             Deployer::Helm => "helm upgrade --install",
         }
     }
+
+    /// The verbs one deploy of an object needs, which the page's "deploy" shortcut grants:
+    /// client-side apply and Helm read the object first, server-side apply does not.
+    pub fn verbs(self) -> &'static [&'static str] {
+        match self {
+            Deployer::Apply | Deployer::Helm => &["get", "create", "patch"],
+            Deployer::ServerSide => &["create", "patch"],
+        }
+    }
 }
 
 impl fmt::Display for Deployer {
@@ -75,6 +84,43 @@ impl FromStr for HelmWait {
             "legacy" | "helm3" | "true" => Ok(HelmWait::Legacy),
             "watcher" | "helm4" => Ok(HelmWait::Watcher),
             other => Err(DeriveError::UnknownWait { value: other.to_owned() }),
+        }
+    }
+}
+
+/// Which kinds' rules name the deployed objects (`resourceNames`) for the verbs a name can
+/// limit (`get`, `patch`, `update`, `delete`; never `create` by POST, `list` or `watch`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ByName {
+    /// Secrets only: a namespace-wide `get` on Secrets reads every credential there.
+    #[default]
+    Secrets,
+    /// Every kind.
+    All,
+    /// None: every rule is namespace-wide.
+    None,
+}
+
+impl fmt::Display for ByName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ByName::Secrets => "secrets",
+            ByName::All => "all",
+            ByName::None => "none",
+        })
+    }
+}
+
+impl FromStr for ByName {
+    type Err = DeriveError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "secrets" => Ok(ByName::Secrets),
+            "all" | "true" => Ok(ByName::All),
+            "none" | "false" => Ok(ByName::None),
+            other => Err(DeriveError::UnknownByName { value: other.to_owned() }),
         }
     }
 }
@@ -129,6 +175,8 @@ pub struct DeriveOptions {
     pub wait: HelmWait,
     /// `helm rollback` (Helm only).
     pub rollback: bool,
+    /// Which kinds' rules are limited to the objects' names.
+    pub by_name: ByName,
     pub overrides: Vec<KindOverride>,
 }
 
@@ -141,6 +189,7 @@ impl DeriveOptions {
             prune: false,
             wait: HelmWait::None,
             rollback: false,
+            by_name: ByName::Secrets,
             overrides: Vec::new(),
         }
     }
