@@ -70,6 +70,9 @@ pub struct Finding {
 pub struct LintOptions {
     /// The pipeline deploys with Helm 3, which keeps its releases in Secrets.
     pub helm: bool,
+    /// The pipeline deploys with `kubectl apply --server-side`, whose create check names the
+    /// object, so resourceNames limit `create` instead of denying it.
+    pub server_side: bool,
 }
 
 /// Every verb Kubernetes' built-in APIs and RBAC know.
@@ -114,7 +117,7 @@ pub fn lint_role(rules: &[Rule], options: LintOptions) -> Vec<Finding> {
         };
         lint_wildcards(rule, &mut add);
         lint_powers(rule, options, &mut add);
-        lint_names(rule, &mut add);
+        lint_names(rule, options, &mut add);
         lint_catalog(rule, &mut add);
     }
     findings
@@ -159,7 +162,11 @@ fn lint_powers(rule: &Rule, options: LintOptions, add: &mut impl FnMut(Severity,
     };
     let reads = verbs(READ);
     let writes = verbs(WRITE);
-    if names(rule, "", "secrets") && !reads.is_empty() {
+    // Named Secrets are the pipeline's own, which it writes and so knows: reading or
+    // changing them reaches no other credential. (A named workload still runs any image as
+    // any ServiceAccount, so those checks ignore names.)
+    let own_secrets = !rule.resource_names.is_empty();
+    if names(rule, "", "secrets") && !reads.is_empty() && !own_secrets {
         let helm = if options.helm {
             "; Helm needs it, as Helm 3 stores every release in a Secret of the namespace and reads them to upgrade, list and uninstall"
         } else {
@@ -174,7 +181,7 @@ fn lint_powers(rule: &Rule, options: LintOptions, add: &mut impl FnMut(Severity,
             ),
         );
     }
-    if names(rule, "", "secrets") && !writes.is_empty() {
+    if names(rule, "", "secrets") && !writes.is_empty() && !own_secrets {
         let helm = if options.helm {
             "; Helm needs it, as Helm 3 writes a Secret for every release revision"
         } else {
@@ -292,16 +299,25 @@ fn lint_powers(rule: &Rule, options: LintOptions, add: &mut impl FnMut(Severity,
     }
 }
 
-fn lint_names(rule: &Rule, add: &mut impl FnMut(Severity, Check, String)) {
+fn lint_names(rule: &Rule, options: LintOptions, add: &mut impl FnMut(Severity, Check, String)) {
     if rule.resource_names.is_empty() {
         return;
     }
-    for verb in rule.verbs.iter().filter(|v| matches!(v.as_str(), "create" | "deletecollection")) {
+    for verb in rule.verbs.iter().filter(|v| match v.as_str() {
+        "create" => !options.server_side,
+        "deletecollection" => true,
+        _ => false,
+    }) {
+        let why = if verb == "create" {
+            "a POST (kubectl create, kubectl apply, Helm) carries no name, so this rule never allows it (only a server-side apply's create names its object)"
+        } else {
+            "its request carries no name, so this rule never allows it"
+        };
         add(
             Severity::Info,
             Check::IneffectiveNames,
             format!(
-                "resourceNames cannot restrict `{verb}`: its request carries no name, so this rule never allows it; put `{verb}` in a rule without resourceNames"
+                "resourceNames cannot restrict `{verb}`: {why}; put `{verb}` in a rule without resourceNames"
             ),
         );
     }
@@ -456,7 +472,7 @@ mod tests {
     fn secrets_and_helm() {
         let rules = [Rule::new(&[""], &["secrets"], &["get", "create"])];
         assert_eq!(checks(&rules), [(0, Check::ReadsSecrets), (0, Check::WritesSecrets)]);
-        let helm = lint_role(&rules, LintOptions { helm: true });
+        let helm = lint_role(&rules, LintOptions { helm: true, ..LintOptions::default() });
         assert!(helm.iter().all(|f| f.why.contains("Helm 3")), "{helm:?}");
         assert_eq!(helm[0].severity, Severity::Danger);
     }
@@ -510,6 +526,26 @@ mod tests {
     }
 
     #[test]
+    fn a_server_side_apply_create_is_limited_by_names() {
+        let rules = [Rule::new(&[""], &["configmaps"], &["create", "patch"]).with_names(&["app"])];
+        let options = LintOptions { server_side: true, ..LintOptions::default() };
+        assert_eq!(lint_role(&rules, options), []);
+        assert_eq!(checks(&rules), [(0, Check::IneffectiveNames)]);
+    }
+
+    #[test]
+    fn the_pipelines_own_named_secrets_are_no_danger() {
+        let named =
+            [Rule::new(&[""], &["secrets"], &["get", "patch", "delete"]).with_names(&["grafana"])];
+        assert_eq!(checks(&named), []);
+        let wide = [Rule::new(&[""], &["secrets"], &["create"])];
+        assert_eq!(checks(&wide), [(0, Check::WritesSecrets)]);
+        // A named workload still starts Pods as any ServiceAccount.
+        let deployment = [Rule::new(&["apps"], &["deployments"], &["patch"]).with_names(&["web"])];
+        assert_eq!(checks(&deployment), [(0, Check::CreatesPods)]);
+    }
+
+    #[test]
     fn catalog_checks() {
         let rules = [
             Rule::new(&[""], &["pods/log"], &["get", "delete"]),
@@ -539,7 +575,8 @@ mod tests {
     fn presets_golden() {
         for preset in crate::preset::PRESETS {
             let helm = preset.title.contains("Helm");
-            let findings = lint_role(&preset.rules(), LintOptions { helm });
+            let findings =
+                lint_role(&preset.rules(), LintOptions { helm, ..LintOptions::default() });
             insta::assert_yaml_snapshot!(format!("preset_{}", preset.name), findings);
         }
     }
@@ -547,7 +584,8 @@ mod tests {
     #[test]
     fn welkin_demo_says_secrets_and_why_helm_needs_them() {
         let preset = crate::preset::find("welkin-user-demo").unwrap();
-        let findings = lint_role(&preset.rules(), LintOptions { helm: true });
+        let findings =
+            lint_role(&preset.rules(), LintOptions { helm: true, ..LintOptions::default() });
         let secrets: Vec<&Finding> = findings
             .iter()
             .filter(|f| matches!(f.check, Check::ReadsSecrets | Check::WritesSecrets))

@@ -9,7 +9,7 @@ use k8s_openapi::api::{
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
 
-use super::KindOverride;
+use super::{DeriveOptions, KindOverride};
 use crate::catalog;
 use crate::coverage;
 
@@ -151,14 +151,48 @@ pub(super) enum Lookup {
     Unknown,
 }
 
-pub(super) fn lookup(group: &str, kind: &str, overrides: &[KindOverride]) -> Lookup {
-    if let Some(o) = overrides.iter().find(|o| o.group == group && o.kind == kind) {
-        return Lookup::Namespaced {
+/// The user's overrides first, then the table, then what the cluster's discovery says.
+pub(super) fn lookup(group: &str, kind: &str, options: &DeriveOptions) -> Lookup {
+    let matches = |o: &&KindOverride| o.group == group && o.kind == kind;
+    if let Some(o) = options.overrides.iter().find(matches) {
+        return overridden(o);
+    }
+    match known(group, kind) {
+        Lookup::Unknown => {
+            options.discovered.iter().find(matches).map_or(Lookup::Unknown, overridden)
+        }
+        known => known,
+    }
+}
+
+/// What the cluster's discovery said of a kind neither the user nor the table knows.
+pub(super) fn discovered<'a>(
+    group: &str,
+    kind: &str,
+    options: &'a DeriveOptions,
+) -> Option<&'a KindOverride> {
+    let matches = |o: &&KindOverride| o.group == group && o.kind == kind;
+    if options.overrides.iter().any(|o| matches(&o))
+        || !matches!(known(group, kind), Lookup::Unknown)
+    {
+        return None;
+    }
+    options.discovered.iter().find(matches)
+}
+
+fn overridden(o: &KindOverride) -> Lookup {
+    if o.namespaced {
+        Lookup::Namespaced {
             group: o.group.clone(),
             resource: o.resource.clone(),
-            rbac: false,
-        };
+            rbac: o.group == coverage::RBAC_GROUP,
+        }
+    } else {
+        Lookup::Cluster { product: None }
     }
+}
+
+fn known(group: &str, kind: &str) -> Lookup {
     if let Some(entry) = catalog::find_kind(group, kind) {
         return Lookup::Namespaced {
             group: entry.group.to_owned(),

@@ -53,13 +53,15 @@ mod verbs;
 use std::collections::BTreeMap;
 
 use self::grants::Grants;
-use self::kinds::{Lookup, lookup};
+use self::kinds::{Lookup, discovered, lookup};
 use self::parse::{Found, parse_manifests};
 use self::verbs::{grant_deploy, grant_helm_hooks, grant_helm_storage, grant_helm_wait, labels};
 
 pub use self::options::{ByName, Deployer, DeriveOptions, HelmWait, KindOverride};
 pub use self::parse::{ObjectRef, Source, parse_objects};
-pub use self::report::{Derivation, DerivedRule, Reason, Refusal, Refused, UnknownKind};
+pub use self::report::{
+    Derivation, DerivedRule, Reason, Refusal, Refused, UnknownKind, Unresolved,
+};
 
 /// Why the manifests could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,9 +86,7 @@ pub enum DeriveError {
     Input { origin: String, reason: crate::input::InputError },
     #[error("deployer {value:?} is unknown; use apply, server-side or helm")]
     UnknownDeployer { value: String },
-    #[error(
-        "by-name {value:?} is unknown; use secrets (the default), all or none"
-    )]
+    #[error("by-name {value:?} is unknown; use secrets (the default), all or none")]
     UnknownByName { value: String },
     #[error(
         "helm wait {value:?} is unknown; use none, legacy (Helm 3 --wait) or watcher (Helm 4 --wait)"
@@ -163,7 +163,7 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
     let target = options.namespace.clone().or_else(|| {
         found.iter().find_map(|f| {
             let known = matches!(
-                lookup(f.object.group(), &f.object.kind, &options.overrides),
+                lookup(f.object.group(), &f.object.kind, options),
                 Lookup::Namespaced { .. }
             );
             if known { f.object.namespace.clone() } else { None }
@@ -188,7 +188,7 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
             ));
             continue;
         }
-        match lookup(object.group(), &object.kind, &options.overrides) {
+        match lookup(object.group(), &object.kind, options) {
             Lookup::Unknown => {
                 match unknown
                     .iter_mut()
@@ -249,6 +249,7 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
     }
 
     let mut grants = Grants::default();
+    let mut by_names = Vec::new();
     for ((group, resource), (kind, _, objects)) in &deployed {
         let (hooks, plain): (Vec<&Found>, Vec<&Found>) =
             objects.iter().partition(|f| options.deployer == Deployer::Helm && !f.hooks.is_empty());
@@ -261,7 +262,20 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
         let hook_refs: Vec<&str> = hook_names.iter().map(String::as_str).collect();
         if !plain.is_empty() {
             let label = labels(kind, &plain_refs);
-            grant_deploy(&mut grants, options, group, resource, kind, &label);
+            let scope = match by_name(options.by_name, group, resource, &plain_names) {
+                Scope::Names => plain_names.clone(),
+                Scope::Namespace => Vec::new(),
+                Scope::Hashed(hashed) => {
+                    let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
+                    let has = if hashed.len() == 1 { "has a name" } else { "have names" };
+                    notes.push(format!("{} {has} with a content hash (kustomize's configMapGenerator and secretGenerator write them), which changes whenever the content does: the Role grants {resource} namespace-wide instead of by name", labels(kind, &hashed)));
+                    Vec::new()
+                }
+            };
+            if !scope.is_empty() {
+                by_names.push(label.to_string());
+            }
+            grant_deploy(&mut grants, options, (group, resource, kind), &label, &scope);
             if options.deployer == Deployer::Helm {
                 grant_helm_wait(&mut grants, options.wait, group, resource, kind, &label);
             }
@@ -270,6 +284,9 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
             let label = labels(kind, &hook_refs);
             grant_helm_hooks(&mut grants, group, resource, kind, &label);
         }
+    }
+    if !by_names.is_empty() {
+        notes.push(format!("the rules for {} name those objects (resourceNames), so the pipeline can read and change them and no other object of their kind; a create by POST, a list or a watch carries no name, so those stay namespace-wide. When the manifests gain an object of these kinds, derive the Role again", by_names.join("; ")));
     }
     if options.deployer == Deployer::Helm {
         grant_helm_storage(&mut grants, options);
@@ -295,6 +312,22 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
     {
         notes.push("kubectl delete -f waits for what it deleted, listing what a finalizer keeps; on Secrets a list would read every Secret of the namespace, so the Role leaves it out: delete with `kubectl delete -f … --wait=false`, or a Secret kept by a finalizer makes the pipeline wait for 168 hours".to_owned());
     }
+    let mut resolved: Vec<String> = Vec::new();
+    for f in &found {
+        if let Some(d) = discovered(f.object.group(), &f.object.kind, options) {
+            let scope = if d.namespaced { "namespaced" } else { "cluster-scoped" };
+            let entry = format!("{} ({scope})", d.flag());
+            if !resolved.contains(&entry) {
+                resolved.push(entry);
+            }
+        }
+    }
+    if !resolved.is_empty() {
+        notes.push(format!(
+            "kinds the table does not know, as the cluster's discovery serves them: {}",
+            resolved.join(", ")
+        ));
+    }
     if !unknown.is_empty() {
         notes.push("unknown kinds get no rule: add `Kind.group=plural` overrides for them (see `kubectl api-resources`), then derive again".to_owned());
     }
@@ -309,11 +342,46 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
     }
 }
 
+/// Whether a resource's rule names its objects.
+enum Scope {
+    Names,
+    Namespace,
+    /// Names are wanted, but these names carry a content hash and change with the content.
+    Hashed(Vec<String>),
+}
+
+fn by_name(by_name: ByName, group: &str, resource: &str, names: &[String]) -> Scope {
+    let wanted = match by_name {
+        ByName::All => true,
+        ByName::Secrets => (group, resource) == ("", "secrets"),
+        ByName::None => false,
+    };
+    if !wanted {
+        return Scope::Namespace;
+    }
+    let hashed: Vec<String> = names.iter().filter(|n| has_content_hash(n)).cloned().collect();
+    if hashed.is_empty() { Scope::Names } else { Scope::Hashed(hashed) }
+}
+
+/// `app-config-7g4mt9bk58`: kustomize's generators end a name in `-` and ten characters of
+/// the alphabet its hash encoding uses (hex digits with 0, 1, 3, a, e replaced so the suffix
+/// spells no words), at least one of them a digit.
+fn has_content_hash(name: &str) -> bool {
+    const ALPHABET: &str = "bcdfghkmt2456789";
+    name.rsplit_once('-').is_some_and(|(stem, suffix)| {
+        !stem.is_empty()
+            && suffix.len() == 10
+            && suffix.chars().all(|c| ALPHABET.contains(c))
+            && suffix.chars().any(|c| c.is_ascii_digit())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::Rule;
     use crate::coverage;
     use crate::validate::validate_rules;
 
@@ -471,13 +539,130 @@ mod tests {
             d.rules().into_iter().find(|r| r.resources == [resource]).map(|r| r.verbs).unwrap()
         };
         assert_eq!(verbs("services"), ["create", "delete", "get", "list", "patch"]);
-        assert_eq!(verbs("secrets"), ["create", "delete", "get", "patch"]);
+        assert_eq!(verbs("secrets"), ["create"]);
         assert!(d.notes.iter().any(|n| n.contains("--wait=false")), "{:?}", d.notes);
         let server_side =
             derive(&sources, &with(Deployer::ServerSide, |o| o.delete = true)).unwrap();
         assert!(server_side.rules().iter().all(|r| r.verbs == ["create", "delete", "patch"]));
+        let secrets = server_side.rules().into_iter().find(|r| r.resources == ["secrets"]);
+        assert_eq!(secrets.unwrap().resource_names, ["grafana"]);
         let helm = derive(&sources, &with(Deployer::Helm, |o| o.delete = true)).unwrap();
         assert!(!helm.notes.iter().any(|n| n.contains("--wait=false")), "{:?}", helm.notes);
+    }
+
+    #[test]
+    fn secrets_are_limited_to_their_names_by_default() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: grafana}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n";
+        let sources = [Source::new("app.yaml", text)];
+        let rules = |deployer, by_name| {
+            let options = with(deployer, |o| {
+                o.delete = true;
+                o.by_name = by_name;
+            });
+            derive(&sources, &options).unwrap().rules()
+        };
+        let secrets = |list: &str| list.split(',').map(str::to_owned).collect::<Vec<_>>();
+        let apply = rules(Deployer::Apply, ByName::Secrets);
+        assert_eq!(
+            apply[0],
+            Rule::new(&[""], &["configmaps"], &["create", "delete", "get", "list", "patch"])
+        );
+        // A POST carries no name: create stays namespace-wide.
+        assert_eq!(apply[1], Rule::new(&[""], &["secrets"], &["create"]));
+        assert_eq!(apply[2].verbs, ["delete", "get", "patch"]);
+        assert_eq!(apply[2].resource_names, secrets("grafana,db"));
+        assert_eq!(apply.len(), 3);
+        // Server-side apply's create check names the object: the whole rule is by name.
+        let server_side = rules(Deployer::ServerSide, ByName::All);
+        assert!(server_side.iter().all(|r| r.verbs == ["create", "delete", "patch"]));
+        assert_eq!(server_side[0].resource_names, ["app"]);
+        assert_eq!(server_side[1].resource_names, secrets("grafana,db"));
+        // Helm's release Secrets are namespace-wide: only what they lack stays named.
+        let helm = rules(Deployer::Helm, ByName::Secrets);
+        let named: Vec<&Rule> = helm.iter().filter(|r| !r.resource_names.is_empty()).collect();
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].verbs, ["patch"]);
+        let none = rules(Deployer::Apply, ByName::None);
+        assert!(none.iter().all(|r| r.resource_names.is_empty()));
+        assert_eq!(none[1].verbs, ["create", "delete", "get", "patch"]);
+        for deployer in [Deployer::Apply, Deployer::ServerSide, Deployer::Helm] {
+            for by_name in [ByName::Secrets, ByName::All, ByName::None] {
+                let rules = rules(deployer, by_name);
+                assert_eq!(validate_rules(&rules), vec![], "{deployer} {by_name}");
+                let options = with(deployer, |o| o.by_name = by_name);
+                let lint = crate::lint::lint_role(
+                    &rules,
+                    derive(&sources, &options).unwrap().lint_options(),
+                );
+                assert!(
+                    lint.iter().all(|f| f.check != crate::lint::Check::IneffectiveNames),
+                    "{deployer} {by_name}: {lint:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names_with_a_content_hash_stay_namespace_wide() {
+        assert!(has_content_hash("app-config-7g4mt9bk58"));
+        assert!(!has_content_hash("grafana"));
+        assert!(!has_content_hash("my-long-servicename"));
+        assert!(!has_content_hash("-7g4mt9bk58"));
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: db-creds-7g4mt9bk58}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: tls}\n";
+        let d =
+            derive(&[Source::new("kustomize build", text)], &DeriveOptions::new(Deployer::Apply))
+                .unwrap();
+        assert!(d.rules().iter().all(|r| r.resource_names.is_empty()), "{:?}", d.rules());
+        assert!(d.notes.iter().any(|n| n.starts_with("Secret db-creds-7g4mt9bk58 has a name with a content hash")), "{:?}", d.notes);
+    }
+
+    #[test]
+    fn unknown_kinds_are_resolved_from_the_clusters_discovery() {
+        let text = "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: success-rate}\n---\napiVersion: argoproj.io/v1alpha1\nkind: ClusterAnalysisTemplate\nmetadata: {name: shared}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
+        let sources = [Source::new("rollout.yaml", text)];
+        let offline = derive(&sources, &DeriveOptions::new(Deployer::Apply)).unwrap();
+        assert_eq!(offline.unknown.len(), 3);
+        // What a cluster with Argo Rollouts' CRDs answers to GET /apis/argoproj.io/v1alpha1.
+        let served: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList =
+            serde_json::from_str(r#"{"kind":"APIResourceList","groupVersion":"argoproj.io/v1alpha1","resources":[
+                {"name":"analysistemplates","singularName":"analysistemplate","namespaced":true,"kind":"AnalysisTemplate","verbs":["get","list","create","patch"]},
+                {"name":"clusteranalysistemplates","singularName":"","namespaced":false,"kind":"ClusterAnalysisTemplate","verbs":["get"]},
+                {"name":"rollouts/status","singularName":"","namespaced":true,"kind":"Rollout","verbs":["get"]}]}"#).unwrap();
+        let options =
+            with(Deployer::Apply, |o| o.discovered = KindOverride::from_discovery(&served));
+        let d = derive(&sources, &options).unwrap();
+        assert!(coverage::allows(&d.rules(), "create", "argoproj.io", "analysistemplates", ""));
+        assert_eq!(d.refused[0].refusal, Refusal::ClusterScoped);
+        assert_eq!(d.refused[0].object.kind, "ClusterAnalysisTemplate");
+        assert!(
+            d.notes
+                .iter()
+                .any(|n| n.contains("AnalysisTemplate.argoproj.io=analysistemplates (namespaced)")),
+            "{:?}",
+            d.notes
+        );
+        // The Widget's group is not served: it stays unknown, and apply is told why and how.
+        assert_eq!(d.unknown.len(), 1);
+        let unresolved = d.unresolved().unwrap();
+        assert!(
+            unresolved.message.contains("Widget (example.com/v1: w)"),
+            "{}",
+            unresolved.message
+        );
+        assert!(
+            unresolved.hint.contains("--kind Widget.example.com=widgets"),
+            "{}",
+            unresolved.hint
+        );
+        assert!(unresolved.hint.contains("--allow-unknown"), "{}", unresolved.hint);
+        // The user's word wins over the cluster's.
+        let mut options = options;
+        options
+            .overrides
+            .push("ClusterAnalysisTemplate.argoproj.io=clusteranalysistemplates".parse().unwrap());
+        options.overrides.push("Widget.example.com=widgets".parse().unwrap());
+        let d = derive(&sources, &options).unwrap();
+        assert!(d.refused.is_empty() && d.unresolved().is_none());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 use serde::Serialize;
 
 use super::DeriveError;
@@ -125,13 +126,46 @@ impl FromStr for ByName {
     }
 }
 
-/// The user's word on a custom kind: it is namespaced and its plural is `resource`.
+/// Where a kind the table does not know lives: the user's word (`--kind`: namespaced, its
+/// plural is `resource`) or the cluster's discovery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KindOverride {
     /// API group, `""` for the core group.
     pub group: String,
     pub kind: String,
     pub resource: String,
+    pub namespaced: bool,
+}
+
+impl KindOverride {
+    /// Every kind one group version of the cluster serves, from its discovery document
+    /// (`GET /api/v1`, `GET /apis/GROUP/VERSION`); subresources (`deployments/scale`) are
+    /// not kinds of their own.
+    pub fn from_discovery(list: &APIResourceList) -> Vec<KindOverride> {
+        let group = match list.group_version.rsplit_once('/') {
+            Some((group, _)) => group,
+            None => "",
+        };
+        list.resources
+            .iter()
+            .filter(|r| !r.name.contains('/') && !r.kind.is_empty())
+            .map(|r| KindOverride {
+                group: group.to_owned(),
+                kind: r.kind.clone(),
+                resource: r.name.clone(),
+                namespaced: r.namespaced,
+            })
+            .collect()
+    }
+
+    /// `Kind.group=plural`, as `--kind` takes it.
+    pub fn flag(&self) -> String {
+        if self.group.is_empty() {
+            format!("{}={}", self.kind, self.resource)
+        } else {
+            format!("{}.{}={}", self.kind, self.group, self.resource)
+        }
+    }
 }
 
 impl FromStr for KindOverride {
@@ -157,6 +191,7 @@ impl FromStr for KindOverride {
             group: group.to_owned(),
             kind: kind.to_owned(),
             resource: resource.to_owned(),
+            namespaced: true,
         })
     }
 }
@@ -177,7 +212,10 @@ pub struct DeriveOptions {
     pub rollback: bool,
     /// Which kinds' rules are limited to the objects' names.
     pub by_name: ByName,
+    /// The user's word on kinds (`--kind`), which wins over everything else.
     pub overrides: Vec<KindOverride>,
+    /// What the cluster's discovery says of kinds the table does not know.
+    pub discovered: Vec<KindOverride>,
 }
 
 impl DeriveOptions {
@@ -191,6 +229,7 @@ impl DeriveOptions {
             rollback: false,
             by_name: ByName::Secrets,
             overrides: Vec::new(),
+            discovered: Vec::new(),
         }
     }
 }

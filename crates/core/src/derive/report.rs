@@ -51,6 +51,24 @@ pub struct UnknownKind {
     pub objects: Vec<String>,
 }
 
+/// Kinds that stay unknown with the cluster at hand: issuing the access would give the
+/// pipeline a kubeconfig that fails on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub message: String,
+    pub hint: String,
+}
+
+impl UnknownKind {
+    /// `AnalysisTemplate.argoproj.io`, as `--kind` names it.
+    fn qualified(&self) -> String {
+        match self.api_version.rsplit_once('/') {
+            Some((group, _)) => format!("{}.{group}", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+}
+
 /// The derived Role and everything the user should know about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Derivation {
@@ -77,7 +95,34 @@ impl Derivation {
 
     /// How [`crate::lint::lint_role`] should read the derived rules.
     pub fn lint_options(&self) -> crate::lint::LintOptions {
-        crate::lint::LintOptions { helm: self.deployer == Deployer::Helm }
+        crate::lint::LintOptions {
+            helm: self.deployer == Deployer::Helm,
+            server_side: self.deployer == Deployer::ServerSide,
+        }
+    }
+
+    /// What stops `apply` and `check` when kinds stay unknown after the cluster's discovery
+    /// was asked: the pipeline's deploy would fail on them, with a 403 or "no matches for
+    /// kind", after the access was issued.
+    pub fn unresolved(&self) -> Option<Unresolved> {
+        let first = self.unknown.first()?;
+        let kinds: Vec<String> = self
+            .unknown
+            .iter()
+            .map(|u| format!("{} ({}: {})", u.kind, u.api_version, u.objects.join(", ")))
+            .collect();
+        let example = format!("--kind {}={}s", first.qualified(), first.kind.to_ascii_lowercase());
+        Some(Unresolved {
+            message: format!(
+                "the cluster serves no such kind, and no rule was derived for it: {}; the pipeline's deploy would fail on {}",
+                kinds.join(", "),
+                if self.unknown.len() == 1 { "it" } else { "them" }
+            ),
+            hint: format!(
+                "install the CRD first (`kubectl api-resources` lists what the cluster serves), or name the plural with {example}, or pass --allow-unknown to issue the access without a rule for {}",
+                if self.unknown.len() == 1 { "it" } else { "them" }
+            ),
+        })
     }
 
     /// Whether every object got a rule (nothing refused, nothing unknown).

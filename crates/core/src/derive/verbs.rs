@@ -38,17 +38,19 @@ fn plural_kind(kind: &str) -> String {
     }
 }
 
+/// The verbs `options.deployer` needs on the objects of `label`. `names` (empty: every
+/// object) limits the requests that name their object; a create by POST, a list or a watch
+/// names none, so those stay namespace-wide.
 pub(super) fn grant_deploy(
     grants: &mut Grants,
     options: &DeriveOptions,
-    group: &str,
-    resource: &str,
-    kind: &str,
+    (group, resource, kind): (&str, &str, &str),
     label: &Label,
+    names: &[String],
 ) {
     match options.deployer {
         Deployer::Apply => {
-            grants.grant(group, resource, &["get"], format!("kubectl apply reads {label} first, to learn whether {} and to compute the patch", label.say("it exists", "they exist")));
+            grants.grant_named(group, resource, names, &["get"], format!("kubectl apply reads {label} first, to learn whether {} and to compute the patch", label.say("it exists", "they exist")));
             grants.grant(
                 group,
                 resource,
@@ -58,19 +60,22 @@ pub(super) fn grant_deploy(
                     label.say("it does not exist", "they do not exist")
                 ),
             );
-            grants.grant(group, resource, &["patch"], format!("kubectl apply patches {label} when {} (three-way merge with the last-applied-configuration annotation)", label.say("it exists and has changed", "they exist and have changed")));
+            grants.grant_named(group, resource, names, &["patch"], format!("kubectl apply patches {label} when {} (three-way merge with the last-applied-configuration annotation)", label.say("it exists and has changed", "they exist and have changed")));
         }
         Deployer::ServerSide => {
-            grants.grant(group, resource, &["patch"], format!("kubectl apply --server-side sends {label} as one PATCH (application/apply-patch+yaml) at every apply"));
-            grants.grant(
+            grants.grant_named(group, resource, names, &["patch"], format!("kubectl apply --server-side sends {label} as one PATCH (application/apply-patch+yaml) at every apply"));
+            // The create check of that PATCH carries the object's name (unlike a POST), so
+            // resourceNames limit it too.
+            grants.grant_named(
                 group,
                 resource,
+                names,
                 &["create"],
                 format!("when that apply patch creates {label}, the API server also checks create (refused, it answers 403 \"is forbidden: \" with no reason)"),
             );
         }
         Deployer::Helm => {
-            grants.grant(group, resource, &["get"], format!("helm reads {label} before writing {}: install checks that no object of that name exists outside the release, upgrade and rollback compute the patch from {}", label.say("it", "them"), label.say("it", "them")));
+            grants.grant_named(group, resource, names, &["get"], format!("helm reads {label} before writing {}: install checks that no object of that name exists outside the release, upgrade and rollback compute the patch from {}", label.say("it", "them"), label.say("it", "them")));
             grants.grant(
                 group,
                 resource,
@@ -80,13 +85,13 @@ pub(super) fn grant_deploy(
                     label.say("it is missing", "they are missing")
                 ),
             );
-            grants.grant(group, resource, &["patch"], format!("helm upgrade and rollback patch {label} (Helm 3 three-way merge; Helm 4 server-side apply is a PATCH too)"));
+            grants.grant_named(group, resource, names, &["patch"], format!("helm upgrade and rollback patch {label} (Helm 3 three-way merge; Helm 4 server-side apply is a PATCH too)"));
         }
     }
     if options.delete {
         let by =
             if options.deployer == Deployer::Helm { "helm uninstall" } else { "kubectl delete -f" };
-        grants.grant(group, resource, &["delete"], format!("{by} deletes {label}"));
+        grants.grant_named(group, resource, names, &["delete"], format!("{by} deletes {label}"));
         // kubectl then waits for each object to be gone: it reads it (a refused read skips
         // the wait, which is why the server-side Role, without get, needs nothing more), and
         // while a finalizer keeps it, lists it until it is gone; a refused list is retried
