@@ -100,7 +100,8 @@ struct RuleListProps {
 /// rules (the namespace, a name) neither lints the Role again nor diffs every card.
 #[function_component(RuleList)]
 fn rule_list(props: &RuleListProps) -> Html {
-    let findings = lint_role(&props.rules, LintOptions { helm: props.helm, ..LintOptions::default() });
+    let findings =
+        lint_role(&props.rules, LintOptions { helm: props.helm, ..LintOptions::default() });
     html! {
         <ol class="rules">
             { for props.rules.iter().enumerate().map(|(index, rule)| html! {
