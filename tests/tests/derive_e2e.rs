@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
-use cicd_access_core::derive::{Deployer, DeriveOptions, HelmWait, Source, derive};
+use cicd_access_core::derive::{ByName, Deployer, DeriveOptions, HelmWait, Source, derive};
 use cicd_access_core::kubeconfig::kubeconfig_from_secret;
 use cicd_access_core::manifest::build_manifests;
 use cicd_access_core::{AccessSpec, Rule};
@@ -34,13 +34,14 @@ struct Step {
     what: String,
     args: Vec<String>,
     stdin: Option<String>,
-    /// While it runs, an administrator removes the demo's finalizers (see [`held`]).
-    release: bool,
+    /// While it runs, an administrator removes the finalizers of these objects (resource as
+    /// kubectl names it, name; see [`held`]).
+    release: &'static [(&'static str, &'static str)],
 }
 
 fn step(what: &str, args: &[&str], stdin: Option<String>) -> Step {
     let args = args.iter().map(|a| (*a).to_owned()).collect();
-    Step { what: what.to_owned(), args, stdin, release: false }
+    Step { what: what.to_owned(), args, stdin, release: &[] }
 }
 
 /// The finalizer that keeps the demo's objects after their delete, as a controller's would.
@@ -83,13 +84,17 @@ const DEMO_KINDS: [&str; 7] = [
     "ServiceMonitor",
 ];
 
-/// Removes the finalizers of the demo's objects in `namespace`, as an administrator, after
-/// the pipeline's delete has begun waiting.
-fn release_later(cluster: &ControlPlane, namespace: &str) -> thread::JoinHandle<()> {
+/// Removes the finalizers of `objects` in `namespace`, as an administrator, after the
+/// pipeline's delete has begun waiting.
+fn release_later(
+    cluster: &ControlPlane,
+    namespace: &str,
+    objects: &'static [(&'static str, &'static str)],
+) -> thread::JoinHandle<()> {
     let admin = cluster.admin().kubectl().namespace(namespace);
     thread::spawn(move || {
         thread::sleep(Duration::from_secs(2));
-        for (resource, name) in DEMO_OBJECTS {
+        for (resource, name) in objects {
             admin.run(&[
                 "patch",
                 resource,
@@ -141,14 +146,18 @@ fn pipeline(cluster: &ControlPlane, rules: &[Rule]) -> (String, Kubectl) {
     (name, kubectl)
 }
 
+/// A verb and `resource[.group][/name]` the first rule grants, for `kubectl auth can-i`.
 fn probe(rules: &[Rule]) -> (String, String) {
     let rule = &rules[0];
     let group = &rule.api_groups[0];
-    let resource = if group.is_empty() {
+    let mut resource = if group.is_empty() {
         rule.resources[0].clone()
     } else {
         format!("{}.{group}", rule.resources[0])
     };
+    if let Some(name) = rule.resource_names.first() {
+        resource = format!("{resource}/{name}");
+    }
     (rule.verbs[0].clone(), resource)
 }
 
@@ -160,7 +169,8 @@ fn run(
     steps: &[Step],
 ) -> Result<(), (String, String)> {
     for step in steps {
-        let release = step.release.then(|| release_later(cluster, namespace));
+        let release =
+            (!step.release.is_empty()).then(|| release_later(cluster, namespace, step.release));
         let output = match &step.stdin {
             Some(input) => kubectl.run_with_stdin(&step.args, input),
             None => kubectl.run(&step.args),
@@ -273,7 +283,7 @@ fn kubectl_steps(server_side: bool, resource: Option<&str>) -> Vec<Step> {
     let apply: &[&str] =
         if server_side { &["apply", "--server-side", "-f", "-"] } else { &["apply", "-f", "-"] };
     let delete = Step {
-        release: true,
+        release: &DEMO_OBJECTS,
         ..step(
             "kubectl delete -f",
             &["delete", "--timeout=20s", "-f", "-"],
@@ -580,6 +590,98 @@ fn kstatus_calls(namespace: &str) -> Vec<Step> {
         ));
     }
     steps
+}
+
+/// A Secret and a ConfigMap the pipeline deploys, the ConfigMap held by [`FINALIZER`] when
+/// `held` (then `kubectl delete -f` waits for it).
+fn named_app(revision: u32, held: bool) -> String {
+    let finalizers = if held { format!("\n  finalizers: [{FINALIZER}]") } else { String::new() };
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: grafana\n  labels: {{revision: \"{revision}\"}}\nstringData: {{password: p{revision}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  labels: {{revision: \"{revision}\"}}{finalizers}\ndata: {{a: b}}\n"
+    )
+}
+
+const NAMED_APP_OBJECTS: [(&str, &str); 2] = [("secrets", "grafana"), ("configmaps", "app")];
+
+/// Rules limited to the objects' names (the default for Secrets, `--by-name` for every kind)
+/// deploy, re-deploy and delete the app, each of their verbs is needed, and they reach no
+/// other object of the namespace. Server-side apply's create check names the object, so its
+/// rules are by name entirely; client-side apply creates by POST, which names none.
+#[test]
+fn rules_by_name_are_sufficient_minimal_and_reach_no_other_object() {
+    for (deployer, server_side) in [(Deployer::Apply, false), (Deployer::ServerSide, true)] {
+        let mut options = DeriveOptions::new(deployer);
+        options.delete = true;
+        options.by_name = ByName::All;
+        let derivation =
+            derive(&[Source::new("app.yaml", &named_app(1, false))], &options).expect("derivable");
+        let rules = derivation.rules();
+        if !server_side {
+            assert!(
+                derivation.notes.iter().any(|n| n.contains("--wait=false")),
+                "{:?}",
+                derivation.notes
+            );
+        }
+        let named: Vec<&Rule> = rules.iter().filter(|r| !r.resource_names.is_empty()).collect();
+        assert_eq!(named.len(), 2, "{deployer}: {rules:?}");
+        if server_side {
+            assert_eq!(rules.len(), 2, "{deployer}: every rule names its objects: {rules:?}");
+        }
+        let steps = move |_: &str, _: Option<&str>| {
+            let apply: &[&str] = if server_side {
+                &["apply", "--server-side", "-f", "-"]
+            } else {
+                &["apply", "-f", "-"]
+            };
+            vec![
+                step("the first apply", apply, Some(named_app(1, true))),
+                step("the re-apply of a change", apply, Some(named_app(2, true))),
+                // A list would read every object of the kind, so the client-side Role has
+                // none and the derivation says to delete without waiting.
+                Step {
+                    release: &NAMED_APP_OBJECTS,
+                    ..step(
+                        "kubectl delete -f",
+                        if server_side {
+                            &["delete", "--timeout=20s", "-f", "-"]
+                        } else {
+                            &["delete", "--wait=false", "-f", "-"]
+                        },
+                        Some(named_app(2, true)),
+                    )
+                },
+            ]
+        };
+        prove_sufficient_and_minimal(&rules, &steps, &|_| true);
+
+        let cluster = ControlPlane::shared();
+        let (namespace, kubectl) = pipeline(cluster, &rules);
+        let admin = cluster.admin().kubectl().namespace(&namespace);
+        admin.ok(&["create", "secret", "generic", "other", "--from-literal=password=theirs"]);
+        admin.ok(&["create", "configmap", "other", "--from-literal=a=b"]);
+        kubectl.run_with_stdin(&["apply", "-f", "-"], &named_app(1, false));
+        for (resource, name) in NAMED_APP_OBJECTS {
+            let own = kubectl.run(&["get", resource, name]);
+            let other = kubectl.run(&["get", resource, "other"]);
+            if server_side {
+                assert!(!own.success(), "{deployer}: server-side rules need no get");
+            }
+            if !server_side {
+                assert!(
+                    own.success(),
+                    "{deployer}: reading its own {resource}/{name}: {}",
+                    own.stderr
+                );
+            }
+            assert!(
+                other.stderr.contains(&format!("cannot get resource \"{resource}\"")),
+                "{deployer}: the pipeline read another {resource}: {other:?}"
+            );
+            let patched = kubectl.run(&["label", resource, "other", "taken=yes"]);
+            assert!(!patched.success(), "{deployer}: the pipeline changed another {resource}");
+        }
+    }
 }
 
 /// An object with only a generateName: the derivation refuses it for both kubectl methods,

@@ -2,7 +2,9 @@
 //! manifests read and handed to the core's spec builder. Nothing here prints.
 
 use cicd_access_core::AccessSpec;
-use cicd_access_core::derive::{self, Derivation, DeriveOptions, Source};
+use std::path::Path;
+
+use cicd_access_core::derive::{self, Derivation, DeriveOptions, KindOverride, Source};
 use cicd_access_core::draft::{Draft, complete_from_flags};
 use cicd_access_core::input::{MAX_MANIFEST_BYTES, MAX_SPEC_BYTES};
 
@@ -16,6 +18,9 @@ pub struct Described {
     /// One from the flags, or one per document of the spec file.
     pub specs: Vec<AccessSpec>,
     pub derivation: Option<Derivation>,
+    /// The manifests read, kept to derive again with what a cluster says (stdin can be read
+    /// only once).
+    sources: Vec<Source>,
 }
 
 /// Reads what `access` names. `namespace` (`-n`) fills specs that name none; the rest of
@@ -26,9 +31,39 @@ pub fn describe(access: &AccessArgs, namespace: Option<&str>) -> Result<Describe
         let mut specs = AccessSpec::parse_documents(&text)
             .map_err(|e| Problem::usage(format!("spec file {}: {e}", path.display())))?;
         complete_from_flags(&mut specs, namespace, access.server.as_deref());
-        return Ok(Described { specs, derivation: None });
+        return Ok(Described { specs, derivation: None, sources: Vec::new() });
     }
-    let derivation = derive_rules(&access.derive, namespace)?;
+    let sources = match &access.derive.from_manifests {
+        Some(path) => read_manifests(path)?,
+        None => Vec::new(),
+    };
+    build(access, namespace, sources, Vec::new())
+}
+
+impl Described {
+    /// The same access derived again, knowing what the cluster's discovery serves of the
+    /// kinds the table did not know.
+    pub fn with_discovered(
+        self,
+        access: &AccessArgs,
+        namespace: Option<&str>,
+        discovered: Vec<KindOverride>,
+    ) -> Result<Described, Problem> {
+        build(access, namespace, self.sources, discovered)
+    }
+}
+
+fn build(
+    access: &AccessArgs,
+    namespace: Option<&str>,
+    sources: Vec<Source>,
+    discovered: Vec<KindOverride>,
+) -> Result<Described, Problem> {
+    let derivation = if access.derive.from_manifests.is_some() {
+        Some(derive_rules(&access.derive, namespace, &sources, discovered)?)
+    } else {
+        None
+    };
     let spec = Draft {
         namespace: namespace.map(str::to_owned),
         preset: access.preset.clone(),
@@ -43,43 +78,52 @@ pub fn describe(access: &AccessArgs, namespace: Option<&str>) -> Result<Describe
         token_duration: access.token_duration,
     }
     .build();
-    Ok(Described { specs: vec![spec], derivation })
+    Ok(Described { specs: vec![spec], derivation, sources })
 }
 
-/// The derivation from `--from-manifests`, if given.
-fn derive_rules(args: &DeriveArgs, namespace: Option<&str>) -> Result<Option<Derivation>, Problem> {
-    let Some(path) = &args.from_manifests else { return Ok(None) };
-    let sources = if path.as_os_str() == "-" {
-        vec![Source::new("-", files::read_text(path, MAX_MANIFEST_BYTES, "manifests")?)]
-    } else {
-        let found = files::manifest_files(path)?;
-        if found.is_empty() {
-            return Err(Problem::usage(format!(
-                "{} holds no *.yaml, *.yml or *.json files",
-                path.display()
-            ))
-            .hint("render the chart first, e.g. `helm template . > rendered.yaml`"));
-        }
-        found
-            .iter()
-            .map(|file| {
-                let text = files::read_text(file, MAX_MANIFEST_BYTES, "manifests")?;
-                Ok(Source::new(file.display().to_string(), text))
-            })
-            .collect::<Result<Vec<_>, Problem>>()?
-    };
+/// The files of `--from-manifests` (a file, a folder, or `-`).
+fn read_manifests(path: &Path) -> Result<Vec<Source>, Problem> {
+    if path.as_os_str() == "-" {
+        return Ok(vec![Source::new(
+            "-",
+            files::read_text(path, MAX_MANIFEST_BYTES, "manifests")?,
+        )]);
+    }
+    let found = files::manifest_files(path)?;
+    if found.is_empty() {
+        return Err(Problem::usage(format!(
+            "{} holds no *.yaml, *.yml or *.json files",
+            path.display()
+        ))
+        .hint("render the chart first, e.g. `helm template . > rendered.yaml`"));
+    }
+    found
+        .iter()
+        .map(|file| {
+            let text = files::read_text(file, MAX_MANIFEST_BYTES, "manifests")?;
+            Ok(Source::new(file.display().to_string(), text))
+        })
+        .collect()
+}
+
+fn derive_rules(
+    args: &DeriveArgs,
+    namespace: Option<&str>,
+    sources: &[Source],
+    discovered: Vec<KindOverride>,
+) -> Result<Derivation, Problem> {
     let options = DeriveOptions {
         namespace: namespace.map(str::to_owned),
         delete: args.with_delete,
         prune: args.with_prune,
         wait: args.helm_wait,
         rollback: args.with_rollback,
+        by_name: args.by_name,
         overrides: args.kinds.clone(),
+        discovered,
         ..DeriveOptions::new(args.deployer)
     };
-    derive::derive(&sources, &options)
-        .map(Some)
-        .map_err(|e| Problem::usage(format!("--from-manifests: {e}")))
+    derive::derive(sources, &options).map_err(|e| Problem::usage(format!("--from-manifests: {e}")))
 }
 
 #[cfg(test)]

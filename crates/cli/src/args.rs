@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cicd_access_core::derive::{self, Deployer, HelmWait, KindOverride};
+use cicd_access_core::derive::{self, ByName, Deployer, HelmWait, KindOverride};
+use cicd_access_core::lint::LintOptions;
 use cicd_access_core::rule_syntax::parse_rule;
 use cicd_access_core::{Rule, TokenDuration, preset};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -219,6 +220,14 @@ pub struct DeriveArgs {
     /// Widget.example.com=widgets; repeatable.
     #[arg(help_heading = "Derive", long = "kind", value_name = "KIND.GROUP=PLURAL", value_parser = parse_derive_option::<KindOverride>)]
     pub kinds: Vec<KindOverride>,
+    /// Limit get, patch, update and delete to the objects' names (resourceNames): for
+    /// `secrets` (the default), `all` kinds (`--by-name` alone) or `none`.
+    #[arg(help_heading = "Derive", long, value_name = "KINDS", default_value = "secrets", num_args = 0..=1, default_missing_value = "all", require_equals = true, value_parser = parse_derive_option::<ByName>)]
+    pub by_name: ByName,
+    /// `check` and `apply`: issue the access although kinds in the manifests stay unknown
+    /// after asking the cluster (the pipeline's deploy of them will fail).
+    #[arg(help_heading = "Derive", long)]
+    pub allow_unknown: bool,
 }
 
 impl Default for DeriveArgs {
@@ -231,6 +240,8 @@ impl Default for DeriveArgs {
             with_prune: false,
             with_rollback: false,
             kinds: Vec::new(),
+            by_name: ByName::Secrets,
+            allow_unknown: false,
         }
     }
 }
@@ -298,10 +309,15 @@ pub fn parse_timeout(value: &str) -> Result<Duration, String> {
 }
 
 impl AccessArgs {
-    /// Whether the pipeline uses Helm (`--helm`, or manifests derived for Helm).
-    pub fn deploys_with_helm(&self) -> bool {
-        self.helm
-            || (self.derive.from_manifests.is_some() && self.derive.deployer == Deployer::Helm)
+    /// How the lint reads the Role: Helm (`--helm`, or manifests derived for Helm) keeps its
+    /// releases in Secrets; a server-side apply's create is limited by names.
+    pub fn lint_options(&self) -> LintOptions {
+        let derived =
+            |deployer| self.derive.from_manifests.is_some() && self.derive.deployer == deployer;
+        LintOptions {
+            helm: self.helm || derived(Deployer::Helm),
+            server_side: derived(Deployer::ServerSide),
+        }
     }
 
     /// Whether any rule source was given (preset, rules, manifests or file).

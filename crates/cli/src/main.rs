@@ -6,6 +6,7 @@
 mod access;
 mod args;
 mod cluster;
+mod discovery;
 mod files;
 mod output;
 mod pipeline;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use cicd_access_core::AccessSpec;
+use cicd_access_core::derive::{Derivation, UnknownKind};
 use cicd_access_core::outputs::Outputs;
 use clap::Parser as _;
 use futures::StreamExt as _;
@@ -226,10 +228,14 @@ async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> R
 /// stays the result.
 fn specs(access: &AccessArgs, namespace: Option<&str>) -> Result<Vec<AccessSpec>, Problem> {
     let described = access::describe(access, namespace)?;
+    explain_derivation(&described);
+    Ok(described.specs)
+}
+
+fn explain_derivation(described: &access::Described) {
     if let Some(derivation) = &described.derivation {
         eprint!("{}", derivation.explain());
     }
-    Ok(described.specs)
 }
 
 /// The offline outputs, byte for byte what the page produces for the same spec.
@@ -279,7 +285,9 @@ fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat
 }
 
 async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipeline>)> {
-    let specs = specs(access, cli.cluster.namespace.as_deref())?;
+    let namespace = cli.cluster.namespace.as_deref();
+    let mut described = access::describe(access, namespace)?;
+    let specs = &described.specs;
     if !access.has_rules() && specs.iter().any(|s| s.rules.is_empty()) && needs_rules(&cli.command)
     {
         return Err(Problem::usage("no access given")
@@ -289,7 +297,7 @@ async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipelin
             ))
             .into());
     }
-    let overlaps = cicd_access_core::validate::overlapping_pipelines(&specs);
+    let overlaps = cicd_access_core::validate::overlapping_pipelines(specs);
     if !overlaps.is_empty() {
         return Err(Problem::usage(format!(
             "the pipelines overlap; nothing was changed:\n  {}",
@@ -298,10 +306,30 @@ async fn connect(cli: &Cli, access: &AccessArgs) -> Result<(Cluster, Vec<Pipelin
         .hint("give each pipeline its own namespace or names (serviceAccount, role, roleBinding, secret)")
         .into());
     }
+    let unknown: Vec<UnknownKind> =
+        described.derivation.as_ref().map(|d| d.unknown.clone()).unwrap_or_default();
+    if unknown.is_empty() {
+        explain_derivation(&described);
+    }
     let cluster = cluster::connect(&cli.cluster).await?;
+    if !unknown.is_empty() {
+        // The table does not know these kinds; the cluster the access is for does, or
+        // the pipeline's deploy of them would fail there.
+        let discovered = discovery::discover(&cluster, &unknown).await?;
+        described = described.with_discovered(access, namespace, discovered)?;
+        explain_derivation(&described);
+        if let Some(unresolved) = described.derivation.as_ref().and_then(Derivation::unresolved)
+            && needs_rules(&cli.command)
+            && !access.derive.allow_unknown
+        {
+            return Err(Problem::failed(format!("nothing was changed: {}", unresolved.message))
+                .hint(unresolved.hint)
+                .into());
+        }
+    }
     let mut pipelines = Vec::new();
-    for spec in specs {
-        pipelines.push(Pipeline::new(spec, &cluster.namespace, access.deploys_with_helm())?);
+    for spec in described.specs {
+        pipelines.push(Pipeline::new(spec, &cluster.namespace, access.lint_options())?);
     }
     Ok((cluster, pipelines))
 }

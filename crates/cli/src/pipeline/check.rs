@@ -7,7 +7,7 @@ use anyhow::Result;
 use cicd_access_core::Rule;
 use cicd_access_core::assessment::{Assessment, Evidence, Verdict, Writer, assess};
 use cicd_access_core::coverage::{self, Coverage, compact_string};
-use cicd_access_core::lint::{Finding, LintOptions, lint_role};
+use cicd_access_core::lint::{Finding, lint_role};
 use cicd_access_core::ownership::{Existing, Intent, Ownership, assess_ownership};
 use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
 use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
@@ -264,7 +264,7 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Resul
         missing_rules: role.missing.clone(),
         binding_allowed,
         missing_for_steps: assessment.missing_for_steps.iter().map(compact_string).collect(),
-        lint: lint_role(&spec.rules, LintOptions { helm: pipeline.helm }),
+        lint: lint_role(&spec.rules, pipeline.lint),
         conflicts: ownership.conflicts.iter().map(ToString::to_string).collect(),
         adopted: ownership.adopted.clone(),
         explanation: assessment.explain(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use cicd_access_core::AccessSpec;
+use cicd_access_core::lint::LintOptions;
 use cicd_access_core::manifest::{Manifests, build_for_names, build_manifests};
 use kube::Resource;
 use kube::api::Api;
@@ -43,8 +44,8 @@ pub struct Pipeline {
     /// The spec named the Role's rules (`revoke`, `rotate` and `kubeconfig` need none):
     /// otherwise verification compares with the live Role.
     pub rules_given: bool,
-    /// The pipeline deploys with Helm 3 (its releases live in Secrets), for the lint.
-    pub helm: bool,
+    /// How the lint reads the Role (Helm, server-side apply).
+    pub lint: LintOptions,
 }
 
 impl Pipeline {
@@ -52,13 +53,13 @@ impl Pipeline {
     pub fn new(
         mut spec: AccessSpec,
         context_namespace: &str,
-        helm: bool,
+        lint: LintOptions,
     ) -> Result<Pipeline, Problem> {
         let namespace = spec.namespace.get_or_insert_with(|| context_namespace.to_owned()).clone();
         let rules_given = !spec.rules.is_empty();
         let manifests = if rules_given { build_manifests(&spec) } else { build_for_names(&spec) }
             .map_err(|e| Problem::usage(e.to_string()))?;
-        Ok(Pipeline { spec, manifests, namespace, rules_given, helm })
+        Ok(Pipeline { spec, manifests, namespace, rules_given, lint })
     }
 
     fn label(&self) -> String {

@@ -55,7 +55,10 @@ use std::collections::BTreeMap;
 use self::grants::Grants;
 use self::kinds::{Lookup, discovered, lookup};
 use self::parse::{Found, parse_manifests};
-use self::verbs::{grant_deploy, grant_helm_hooks, grant_helm_storage, grant_helm_wait, labels};
+use self::verbs::{
+    grant_deploy, grant_helm_hooks, grant_helm_storage, grant_helm_wait, labels, plural_kind,
+    waits_by_listing,
+};
 
 pub use self::options::{ByName, Deployer, DeriveOptions, HelmWait, KindOverride};
 pub use self::parse::{ObjectRef, Source, parse_objects};
@@ -250,6 +253,8 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
 
     let mut grants = Grants::default();
     let mut by_names = Vec::new();
+    // Kinds `kubectl delete -f` cannot wait for: it would have to list them all.
+    let mut unwaited = Vec::new();
     for ((group, resource), (kind, _, objects)) in &deployed {
         let (hooks, plain): (Vec<&Found>, Vec<&Found>) =
             objects.iter().partition(|f| options.deployer == Deployer::Helm && !f.hooks.is_empty());
@@ -276,6 +281,12 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
                 by_names.push(label.to_string());
             }
             grant_deploy(&mut grants, options, (group, resource, kind), &label, &scope);
+            if options.delete
+                && options.deployer == Deployer::Apply
+                && !waits_by_listing(options, group, resource, &scope)
+            {
+                unwaited.push(plural_kind(kind));
+            }
             if options.deployer == Deployer::Helm {
                 grant_helm_wait(&mut grants, options.wait, group, resource, kind, &label);
             }
@@ -306,11 +317,8 @@ fn derive_objects(found: Vec<Found>, options: &DeriveOptions) -> Derivation {
             allowlist.join(" ")
         ));
     }
-    if options.delete
-        && options.deployer == Deployer::Apply
-        && deployed.keys().any(|(group, resource)| group.is_empty() && resource == "secrets")
-    {
-        notes.push("kubectl delete -f waits for what it deleted, listing what a finalizer keeps; on Secrets a list would read every Secret of the namespace, so the Role leaves it out: delete with `kubectl delete -f … --wait=false`, or a Secret kept by a finalizer makes the pipeline wait for 168 hours".to_owned());
+    if !unwaited.is_empty() {
+        notes.push(format!("kubectl delete -f waits for what it deleted, listing what a finalizer keeps; a list of {} would read every one of the namespace, so the Role leaves it out: delete with `kubectl delete -f … --wait=false`, or an object kept by a finalizer makes the pipeline wait for 168 hours", unwaited.join(", ")));
     }
     let mut resolved: Vec<String> = Vec::new();
     for f in &found {
@@ -582,6 +590,9 @@ mod tests {
         let named: Vec<&Rule> = helm.iter().filter(|r| !r.resource_names.is_empty()).collect();
         assert_eq!(named.len(), 1);
         assert_eq!(named[0].verbs, ["patch"]);
+        // By name, kubectl delete -f cannot list to wait: it is told to skip the wait.
+        let all = rules(Deployer::Apply, ByName::All);
+        assert_eq!(all[0], Rule::new(&[""], &["configmaps"], &["create"]));
         let none = rules(Deployer::Apply, ByName::None);
         assert!(none.iter().all(|r| r.resource_names.is_empty()));
         assert_eq!(none[1].verbs, ["create", "delete", "get", "patch"]);

@@ -27,7 +27,7 @@ pub(super) fn labels(kind: &str, names: &[&str]) -> Label {
     Label { text: format!("{kinds} {}", names.join(", ")), one: names.len() == 1 }
 }
 
-fn plural_kind(kind: &str) -> String {
+pub(super) fn plural_kind(kind: &str) -> String {
     if kind.ends_with('s') || kind.ends_with('x') {
         format!("{kind}es")
     } else if let Some(stem) = kind.strip_suffix('y').filter(|s| !s.ends_with(['a', 'e', 'o', 'u']))
@@ -92,18 +92,31 @@ pub(super) fn grant_deploy(
         let by =
             if options.deployer == Deployer::Helm { "helm uninstall" } else { "kubectl delete -f" };
         grants.grant_named(group, resource, names, &["delete"], format!("{by} deletes {label}"));
-        // kubectl then waits for each object to be gone: it reads it (a refused read skips
-        // the wait, which is why the server-side Role, without get, needs nothing more), and
-        // while a finalizer keeps it, lists it until it is gone; a refused list is retried
-        // until kubectl's timeout, 168 hours by default. Listing Secrets reads them all, so
-        // for Secrets the derivation says to skip the wait instead.
-        if options.deployer == Deployer::Apply && (group, resource) != ("", "secrets") {
+        if waits_by_listing(options, group, resource, names) {
             grants.grant(group, resource, &["list"], format!("kubectl delete -f then waits for {label} to be gone, listing the {} while a finalizer keeps one", plural_kind(kind)));
         }
     }
     if options.prune && options.deployer != Deployer::Helm {
         grants.grant(group, resource, &["list", "delete"], format!("kubectl apply --prune lists the {} of the namespace and deletes those no longer in the manifests", plural_kind(kind)));
     }
+}
+
+/// Whether `kubectl delete -f` gets `list` on the kind to wait for what it deleted. It
+/// waits for each object to be gone: it reads it (a refused read skips the wait, which is
+/// why the server-side Role, without get, needs nothing more), and while a finalizer keeps
+/// it, lists it until it is gone; a refused list is retried until kubectl's timeout, 168
+/// hours by default. A list reads every object of the kind, Secrets included, which rules
+/// by name exist to prevent: for those the derivation says to skip the wait instead.
+pub(super) fn waits_by_listing(
+    options: &DeriveOptions,
+    group: &str,
+    resource: &str,
+    names: &[String],
+) -> bool {
+    options.deployer == Deployer::Apply
+        && options.delete
+        && names.is_empty()
+        && (group, resource) != ("", "secrets")
 }
 
 pub(super) fn grant_helm_wait(
