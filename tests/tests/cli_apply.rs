@@ -479,3 +479,70 @@ fn namespace_admin_runs_every_command_within_its_rights() {
     let left = namespace.admin().managed("roles,rolebindings,serviceaccounts,secrets");
     assert_eq!(left.trim(), "");
 }
+
+/// Argo Rollouts' AnalysisTemplate: a kind the derivation's table does not know.
+const ROLLOUT_APP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: success-rate}\nspec: {metrics: []}\n";
+
+/// Its CRD, as an administrator installs it once for the cluster.
+const ANALYSIS_TEMPLATE_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: analysistemplates.argoproj.io}\nspec:\n  group: argoproj.io\n  scope: Namespaced\n  names: {kind: AnalysisTemplate, plural: analysistemplates, singular: analysistemplate, listKind: AnalysisTemplateList}\n  versions:\n  - name: v1alpha1\n    served: true\n    storage: true\n    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n";
+
+/// A kind the table does not know is resolved from the cluster's discovery when the cluster
+/// serves it; otherwise `check` and `apply` stop before anything is created (the pipeline
+/// would meet a 403 or "no matches for kind" later), unless `--allow-unknown`.
+#[test]
+fn unknown_kinds_are_resolved_from_discovery_or_stop_apply() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    let manifests = namespace.dir().join("rollout.yaml");
+    fs::write(&manifests, ROLLOUT_APP).unwrap();
+    let manifests = manifests.to_string_lossy().into_owned();
+    let derive = ["--from-manifests", manifests.as_str(), "-n", namespace.name()];
+    let run = |command: &str, extra: &[&str]| {
+        let mut args = vec![command];
+        args.extend_from_slice(&derive);
+        args.extend_from_slice(extra);
+        cicd(&admin, namespace.dir(), &args)
+    };
+
+    for command in ["check", "apply"] {
+        let refused = run(command, &[]);
+        expect_code(&refused, 1, &format!("{command} with a kind the cluster does not serve"));
+        for words in [
+            "nothing was changed: the cluster serves no such kind",
+            "AnalysisTemplate (argoproj.io/v1alpha1: success-rate)",
+            "--kind AnalysisTemplate.argoproj.io=analysistemplates",
+            "--allow-unknown",
+        ] {
+            assert!(refused.stderr.contains(words), "{command}: {words:?} in\n{}", refused.stderr);
+        }
+    }
+    let created = admin.run(&["get", "role,serviceaccount,rolebinding,secret", "-o", "name"]);
+    assert!(!created.stdout.contains("ci-cd"), "apply created objects: {}", created.stdout);
+
+    let allowed =
+        run("apply", &["--allow-unknown", "--no-verify", "--output-kubeconfig", "unknown.yaml"]);
+    expect_code(&allowed, 0, "apply --allow-unknown");
+    assert!(allowed.stderr.contains("Unknown kinds, no rule derived"), "{}", allowed.stderr);
+    cicd(&admin, namespace.dir(), &["revoke", "--all", "-n", namespace.name()]);
+
+    cluster.admin().kubectl().apply(ANALYSIS_TEMPLATE_CRD).expect_success("installing the CRD");
+    cluster.admin().kubectl().ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/analysistemplates.argoproj.io",
+        "--timeout=30s",
+    ]);
+    let resolved = run("apply", &["--force"]);
+    expect_code(&resolved, 0, "apply once the cluster serves the kind");
+    assert!(
+        resolved.stderr.contains(
+            "as the cluster's discovery serves them: AnalysisTemplate.argoproj.io=analysistemplates (namespaced)"
+        ),
+        "{}",
+        resolved.stderr
+    );
+    let ci = cluster.kubectl_with(namespace.dir().join("kubeconfig_ci_cd.yaml"));
+    ci.run_with_stdin(&["apply", "-f", "-"], ROLLOUT_APP)
+        .expect_success("the pipeline applies its AnalysisTemplate");
+}
