@@ -28,6 +28,7 @@ pub mod script;
 pub mod share;
 pub mod snippet;
 pub mod spec;
+pub mod status;
 pub mod validate;
 pub mod verify;
 

@@ -7,6 +7,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::spec::{AccessSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Rule, TokenKind};
+use crate::status::{APPLIED_RULES_ANNOTATION, applied_rules_annotation};
 use crate::validate::{SpecErrors, validate_names, validate_spec};
 
 /// Secret type the token controller fills.
@@ -80,10 +81,16 @@ pub fn build_for_names(spec: &AccessSpec) -> Result<Manifests, SpecErrors> {
 }
 
 fn objects(spec: &AccessSpec) -> Manifests {
-    let role = Role {
-        metadata: metadata(spec, &spec.role),
-        rules: Some(spec.rules.iter().map(policy_rule).collect()),
-    };
+    let mut role_meta = metadata(spec, &spec.role);
+    // What the Role was made with, so that `status` finds a hand edit months later.
+    if !spec.rules.is_empty() {
+        role_meta.annotations = Some(BTreeMap::from([(
+            APPLIED_RULES_ANNOTATION.to_owned(),
+            applied_rules_annotation(&spec.rules),
+        )]));
+    }
+    let role =
+        Role { metadata: role_meta, rules: Some(spec.rules.iter().map(policy_rule).collect()) };
     let service_account = ServiceAccount {
         metadata: metadata(spec, &spec.service_account),
         // The pipeline uses this identity from outside; no Pod should get its token mounted.

@@ -1,0 +1,759 @@
+//! `status`: which CI accesses this tool manages, and whether each is still what was meant.
+//!
+//! The CLI (or the page, from a pasted `kubectl get ... -o json`) reads the objects and hands
+//! them over as [`Observed`]; [`assess_status`] returns one [`Status`] per access: its
+//! identity, Role and RoleBinding, the Role's rules against the rules it was applied with
+//! ([`APPLIED_RULES_ANNOTATION`]) or a given spec (drift), every other binding that names the
+//! same identity (wider than its Role), the token's age and the legacy-token labels of
+//! current clusters, and the risk lint. [`StatusReport::failed`] is the exit code a scheduled
+//! job watches.
+
+use std::fmt::Write as _;
+
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+
+use crate::coverage::missing_rules;
+use crate::lint::{Finding, LintOptions, lint_role};
+use crate::manifest::{SERVICE_ACCOUNT_ANNOTATION, TOKEN_SECRET_TYPE, rule_of};
+use crate::ownership::is_managed;
+use crate::rule_syntax::{format_rule, parse_rule};
+use crate::spec::Rule;
+
+/// Annotation on the Role holding the rules it was applied with, one `--rule` notation per
+/// line, so that a hand edit of the Role shows as drift months later.
+pub const APPLIED_RULES_ANNOTATION: &str = "cicd-access/applied-rules";
+/// Label a 1.27+ API server sets on a legacy token Secret: the day its token was last used.
+pub const LAST_USED_LABEL: &str = "kubernetes.io/legacy-token-last-used";
+/// Label the 1.29+ legacy-token cleaner sets when it invalidates an unused Secret token.
+pub const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
+/// Annotation of the Secret a bound token is tied to: when that token expires (RFC 3339).
+pub const BOUND_EXPIRY_ANNOTATION: &str = "cicd-access/token-expires";
+/// Bootstrap bindings every identity has (`system:discovery`, `system:basic-user`, ...).
+const BOOTSTRAP_LABEL: (&str, &str) = ("kubernetes.io/bootstrapping", "rbac-defaults");
+
+/// The rules as [`APPLIED_RULES_ANNOTATION`] keeps them.
+pub fn applied_rules_annotation(rules: &[Rule]) -> String {
+    rules.iter().map(format_rule).collect::<Vec<_>>().join("\n")
+}
+
+/// What was read from the cluster (or pasted), for one namespace or all.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub service_accounts: Vec<ServiceAccount>,
+    pub roles: Vec<Role>,
+    /// Every RoleBinding read, not only this tool's: a hand-made one may name the identity.
+    pub role_bindings: Vec<RoleBinding>,
+    /// Empty when they were not read (the caller may not list them).
+    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
+    /// Whether `cluster_role_bindings` was read at all.
+    pub cluster_wide: bool,
+    /// Secrets without their `data`: only metadata and type are looked at.
+    pub secrets: Vec<Secret>,
+}
+
+/// Why a pasted listing could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObservedError {
+    #[error(
+        "{what}: not JSON ({message}); paste the output of `kubectl get sa,role,rolebinding,secret -n NS -o json`"
+    )]
+    NotJson { what: &'static str, message: String },
+    #[error("{what}: item {index} is a {kind} that does not read as one ({message})")]
+    BadItem { what: &'static str, index: usize, kind: String, message: String },
+    #[error("{what}: {reason}")]
+    Input { what: &'static str, reason: crate::input::InputError },
+}
+
+impl Observed {
+    /// Adds the objects of one `kubectl get ... -o json` answer (a `List`, or one object).
+    /// Secrets keep only their metadata and type: a token in the paste is dropped here and
+    /// never shown or kept. Kinds other than the five read are ignored.
+    pub fn add_json(&mut self, what: &'static str, text: &str) -> Result<(), ObservedError> {
+        if text.len() > crate::input::MAX_PASTE_BYTES {
+            return Err(ObservedError::Input {
+                what,
+                reason: crate::input::InputError::TooLarge {
+                    what: "the listing",
+                    size: text.len(),
+                    limit: crate::input::MAX_PASTE_BYTES,
+                },
+            });
+        }
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ObservedError::NotJson { what, message: e.to_string() })?;
+        let items = match value.get("items").and_then(serde_json::Value::as_array) {
+            Some(items) => items.clone(),
+            None => vec![value],
+        };
+        for (index, mut item) in items.into_iter().enumerate() {
+            let kind =
+                item.get("kind").and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+            let bad = |e: serde_json::Error| ObservedError::BadItem {
+                what,
+                index,
+                kind: kind.clone(),
+                message: e.to_string(),
+            };
+            match kind.as_str() {
+                "ServiceAccount" => {
+                    self.service_accounts.push(serde_json::from_value(item).map_err(bad)?);
+                }
+                "Role" => self.roles.push(serde_json::from_value(item).map_err(bad)?),
+                "RoleBinding" => {
+                    self.role_bindings.push(serde_json::from_value(item).map_err(bad)?);
+                }
+                "ClusterRoleBinding" => {
+                    self.cluster_wide = true;
+                    self.cluster_role_bindings.push(serde_json::from_value(item).map_err(bad)?);
+                }
+                "Secret" => {
+                    if let Some(object) = item.as_object_mut() {
+                        object.remove("data");
+                        object.remove("stringData");
+                    }
+                    if let Some(annotations) = item
+                        .pointer_mut("/metadata/annotations")
+                        .and_then(serde_json::Value::as_object_mut)
+                    {
+                        // kubectl apply keeps the whole applied object here, data included.
+                        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+                    }
+                    self.secrets.push(serde_json::from_value(item).map_err(bad)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How to judge what was read.
+#[derive(Debug, Clone)]
+pub struct StatusOptions {
+    pub now: Timestamp,
+    /// A Secret token older than this many days is due for rotation.
+    pub max_age_days: i64,
+    /// A bound token that expires within this many hours is due for renewal.
+    pub expiry_warning_hours: i64,
+    /// The rules the access should have (`-f`, `--preset`, `--rule`), instead of the rules
+    /// each Role was applied with.
+    pub expected: Option<Vec<Rule>>,
+}
+
+/// The identity a pipeline authenticates as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Identity {
+    ServiceAccount { namespace: String, name: String },
+}
+
+impl Identity {
+    fn user(&self) -> String {
+        match self {
+            Identity::ServiceAccount { namespace, name } => {
+                crate::verify::service_account_user(namespace, name)
+            }
+        }
+    }
+
+    /// Whether a binding's subject is this identity, itself or by a group it is in.
+    fn is_named_by(&self, subject: &Subject, binding_namespace: Option<&str>) -> bool {
+        let Identity::ServiceAccount { namespace, name } = self;
+        match subject.kind.as_str() {
+            "ServiceAccount" => {
+                let subject_namespace = subject.namespace.as_deref().or(binding_namespace);
+                subject.name == *name && subject_namespace == Some(namespace.as_str())
+            }
+            "User" => subject.name == self.user(),
+            "Group" => [
+                "system:serviceaccounts".to_owned(),
+                format!("system:serviceaccounts:{namespace}"),
+                "system:authenticated".to_owned(),
+            ]
+            .contains(&subject.name),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Identity::ServiceAccount { name, .. } => write!(f, "ServiceAccount {name}"),
+        }
+    }
+}
+
+/// The Role's rules against what they should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    /// `applied` (the annotation) or `given` (a spec on the command line).
+    pub against: &'static str,
+    /// Granted now but not meant, in `--rule` notation.
+    pub extra: Vec<String>,
+    /// Meant but no longer granted.
+    pub missing: Vec<String>,
+}
+
+/// Another binding that gives the identity more than its Role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WiderBinding {
+    /// `RoleBinding` or `ClusterRoleBinding`.
+    pub kind: &'static str,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// `ClusterRole/edit`, `Role/deployer`.
+    pub role: String,
+    /// How it names the identity: `ServiceAccount ci-cd`, `Group system:serviceaccounts`.
+    pub subject: String,
+}
+
+/// The access's token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenStatus {
+    /// `secret` (a long-lived token Secret) or `bound` (a TokenRequest tied to the Secret).
+    pub kind: &'static str,
+    pub secret: String,
+    pub created: Option<String>,
+    pub age_days: Option<i64>,
+    /// Listed in the ServiceAccount's `.secrets`, which makes it a target of the legacy-token
+    /// cleaner on 1.29+.
+    pub listed_in_service_account: bool,
+    pub last_used: Option<String>,
+    pub invalid_since: Option<String>,
+    pub expires: Option<String>,
+}
+
+/// Something about an access that needs a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// Whether it makes `status` fail (exit 1): wider than its Role, drifted, invalidated,
+    /// or a part missing. Rotation reminders only warn.
+    pub fails: bool,
+    pub text: String,
+}
+
+/// One access this tool manages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub namespace: String,
+    pub identity: Identity,
+    pub role: String,
+    pub role_binding: String,
+    /// The Role's rules, one line each; empty when the Role is missing.
+    pub rules: Vec<String>,
+    pub drift: Option<Drift>,
+    pub wider: Vec<WiderBinding>,
+    pub token: Option<TokenStatus>,
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Problem>,
+}
+
+impl Status {
+    pub fn failed(&self) -> bool {
+        self.problems.iter().any(|p| p.fails)
+    }
+}
+
+/// Every managed access read, in namespace and name order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub accesses: Vec<Status>,
+    /// Whether ClusterRoleBindings were read; without them a wider binding can hide there.
+    pub cluster_role_bindings_read: bool,
+}
+
+impl StatusReport {
+    /// Whether anything is wider than its Role, drifted, invalidated or missing.
+    pub fn failed(&self) -> bool {
+        self.accesses.iter().any(Status::failed)
+    }
+
+    /// A table like kubectl's, then each access's problems and findings.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        if self.accesses.is_empty() {
+            out.push_str("No CI/CD access managed by cicd-access found.\n");
+            return out;
+        }
+        let rows: Vec<[String; 6]> = self
+            .accesses
+            .iter()
+            .map(|a| {
+                let token = a.token.as_ref().map_or_else(
+                    || "-".to_owned(),
+                    |t| match (t.kind, t.age_days, &t.expires) {
+                        ("bound", _, Some(expires)) => format!("bound, expires {expires}"),
+                        (kind, Some(days), _) => format!("{kind}, {days}d old"),
+                        (kind, _, _) => kind.to_owned(),
+                    },
+                );
+                let state = if a.failed() {
+                    "FAILED"
+                } else if a.problems.is_empty() {
+                    "ok"
+                } else {
+                    "warning"
+                };
+                [
+                    a.namespace.clone(),
+                    a.identity.to_string(),
+                    a.role.clone(),
+                    a.rules.len().to_string(),
+                    token,
+                    state.to_owned(),
+                ]
+            })
+            .collect();
+        let header = ["NAMESPACE", "IDENTITY", "ROLE", "RULES", "TOKEN", "STATUS"];
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[&str]| -> String {
+            let mut text = String::new();
+            for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                if index + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    let _ = write!(text, "{cell:width$}   ");
+                }
+            }
+            text.push('\n');
+            text
+        };
+        out.push_str(&line(&header));
+        for row in &rows {
+            out.push_str(&line(&row.each_ref().map(String::as_str)));
+        }
+        for access in &self.accesses {
+            if access.problems.is_empty() && access.findings.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "\n{}/{} ({}):", access.namespace, access.role, access.identity);
+            for problem in &access.problems {
+                let mark = if problem.fails { "FAILED" } else { "warning" };
+                let _ = writeln!(out, "  {mark}: {}", problem.text);
+            }
+            for finding in &access.findings {
+                let _ = writeln!(
+                    out,
+                    "  {} (rule {}): {}",
+                    finding.severity.name(),
+                    finding.rule + 1,
+                    finding.why
+                );
+            }
+        }
+        if !self.cluster_role_bindings_read {
+            out.push_str("\nClusterRoleBindings were not read (you may not list them): a wider binding there would not show.\n");
+        }
+        out
+    }
+}
+
+fn name(meta: &ObjectMeta) -> String {
+    meta.name.clone().unwrap_or_default()
+}
+
+fn namespace(meta: &ObjectMeta) -> String {
+    meta.namespace.clone().unwrap_or_default()
+}
+
+fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+/// Every access in `observed`: one per RoleBinding this tool manages.
+pub fn assess_status(observed: &Observed, options: &StatusOptions) -> StatusReport {
+    let mut accesses: Vec<Status> = observed
+        .role_bindings
+        .iter()
+        .filter(|b| is_managed(&b.metadata))
+        .filter_map(|binding| assess_one(observed, options, binding))
+        .collect();
+    accesses.sort_by(|a, b| (&a.namespace, &a.role_binding).cmp(&(&b.namespace, &b.role_binding)));
+    StatusReport { accesses, cluster_role_bindings_read: observed.cluster_wide }
+}
+
+fn assess_one(
+    observed: &Observed,
+    options: &StatusOptions,
+    binding: &RoleBinding,
+) -> Option<Status> {
+    let ns = namespace(&binding.metadata);
+    let subject = binding.subjects.iter().flatten().find(|s| s.kind == "ServiceAccount")?;
+    let identity = Identity::ServiceAccount {
+        namespace: subject.namespace.clone().unwrap_or_else(|| ns.clone()),
+        name: subject.name.clone(),
+    };
+    let Identity::ServiceAccount { name: sa_name, .. } = &identity;
+    let mut problems = Vec::new();
+    let mut fail = |text: String| problems.push(Problem { fails: true, text });
+
+    let role_name = binding.role_ref.name.clone();
+    let role = observed
+        .roles
+        .iter()
+        .find(|r| namespace(&r.metadata) == ns && name(&r.metadata) == role_name);
+    let rules: Vec<Rule> =
+        role.map(|r| r.rules.iter().flatten().map(rule_of).collect()).unwrap_or_default();
+    if binding.role_ref.kind != "Role" {
+        fail(format!(
+            "RoleBinding {} binds {} {role_name}, not the Role this tool made",
+            name(&binding.metadata),
+            binding.role_ref.kind
+        ));
+    } else if role.is_none() {
+        fail(format!(
+            "Role {role_name} is missing: the pipeline can do nothing; apply the access again"
+        ));
+    }
+    let service_account = observed
+        .service_accounts
+        .iter()
+        .find(|s| namespace(&s.metadata) == ns && name(&s.metadata) == *sa_name);
+    if service_account.is_none() {
+        fail(format!("ServiceAccount {sa_name} is missing: its token no longer authenticates"));
+    }
+
+    let drift = role.and_then(|role| drift_of(role, &rules, options.expected.as_deref()));
+    if let Some(drift) = &drift {
+        let what = if drift.against == "given" {
+            "the spec given"
+        } else {
+            "the rules it was applied with"
+        };
+        let mut parts = Vec::new();
+        if !drift.extra.is_empty() {
+            parts.push(format!("grants {} beyond them", drift.extra.join(", ")));
+        }
+        if !drift.missing.is_empty() {
+            parts.push(format!("lacks {}", drift.missing.join(", ")));
+        }
+        fail(format!("Role {role_name} has drifted from {what}: it {}", parts.join(" and ")));
+    }
+
+    let wider = wider_bindings(observed, &identity, binding);
+    for w in &wider {
+        let place = w
+            .namespace
+            .as_deref()
+            .map_or_else(|| "cluster-wide".to_owned(), |n| format!("in namespace {n}"));
+        fail(format!(
+            "{} {} binds {} to {} {place}: the pipeline holds more than its Role",
+            w.kind, w.name, w.subject, w.role
+        ));
+    }
+
+    let token = token_status(observed, options, &ns, sa_name, service_account, &mut problems);
+    let findings = lint_role(&rules, LintOptions::default());
+    Some(Status {
+        namespace: ns,
+        identity,
+        role: role_name,
+        role_binding: name(&binding.metadata),
+        rules: rules.iter().map(format_rule).collect(),
+        drift,
+        wider,
+        token,
+        findings,
+        problems,
+    })
+}
+
+/// The Role's rules against the given spec's, or the annotation's; `None` when they agree
+/// (compared as the RBAC authorizer reads them: regrouping is no drift) or nothing says what
+/// they should be.
+fn drift_of(role: &Role, rules: &[Rule], expected: Option<&[Rule]>) -> Option<Drift> {
+    let (against, meant): (&'static str, Vec<Rule>) = if let Some(expected) = expected {
+        ("given", expected.to_vec())
+    } else {
+        let text = annotation(&role.metadata, APPLIED_RULES_ANNOTATION)?;
+        // A line that no longer parses was edited by hand: what it granted shows as drift.
+        let meant = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| parse_rule(l).ok())
+            .collect();
+        ("applied", meant)
+    };
+    let extra: Vec<String> = missing_rules(&meant, rules).iter().map(format_rule).collect();
+    let missing: Vec<String> = missing_rules(rules, &meant).iter().map(format_rule).collect();
+    (!extra.is_empty() || !missing.is_empty()).then_some(Drift { against, extra, missing })
+}
+
+fn wider_bindings(
+    observed: &Observed,
+    identity: &Identity,
+    own: &RoleBinding,
+) -> Vec<WiderBinding> {
+    let bootstrap = |meta: &ObjectMeta| label(meta, BOOTSTRAP_LABEL.0) == Some(BOOTSTRAP_LABEL.1);
+    let subject_text = |s: &Subject| format!("{} {}", s.kind, s.name);
+    let mut wider = Vec::new();
+    for binding in &observed.role_bindings {
+        let same = namespace(&binding.metadata) == namespace(&own.metadata)
+            && name(&binding.metadata) == name(&own.metadata);
+        if same || bootstrap(&binding.metadata) {
+            continue;
+        }
+        let ns = namespace(&binding.metadata);
+        if let Some(subject) =
+            binding.subjects.iter().flatten().find(|s| identity.is_named_by(s, Some(&ns)))
+        {
+            wider.push(WiderBinding {
+                kind: "RoleBinding",
+                namespace: Some(ns),
+                name: name(&binding.metadata),
+                role: format!("{}/{}", binding.role_ref.kind, binding.role_ref.name),
+                subject: subject_text(subject),
+            });
+        }
+    }
+    for binding in &observed.cluster_role_bindings {
+        if bootstrap(&binding.metadata) {
+            continue;
+        }
+        if let Some(subject) =
+            binding.subjects.iter().flatten().find(|s| identity.is_named_by(s, None))
+        {
+            wider.push(WiderBinding {
+                kind: "ClusterRoleBinding",
+                namespace: None,
+                name: name(&binding.metadata),
+                role: format!("{}/{}", binding.role_ref.kind, binding.role_ref.name),
+                subject: subject_text(subject),
+            });
+        }
+    }
+    wider
+}
+
+fn token_status(
+    observed: &Observed,
+    options: &StatusOptions,
+    ns: &str,
+    service_account: &str,
+    account: Option<&ServiceAccount>,
+    problems: &mut Vec<Problem>,
+) -> Option<TokenStatus> {
+    let secret = observed.secrets.iter().find(|s| {
+        namespace(&s.metadata) == ns
+            && is_managed(&s.metadata)
+            && (annotation(&s.metadata, SERVICE_ACCOUNT_ANNOTATION) == Some(service_account)
+                || annotation(&s.metadata, BOUND_EXPIRY_ANNOTATION).is_some())
+    })?;
+    let secret_name = name(&secret.metadata);
+    let bound = secret.type_.as_deref() != Some(TOKEN_SECRET_TYPE);
+    let created = secret.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let age_days = created.map(|c| (options.now.as_second() - c.as_second()) / 86_400);
+    let listed = account
+        .and_then(|a| a.secrets.as_ref())
+        .is_some_and(|list| list.iter().any(|r| r.name.as_deref() == Some(secret_name.as_str())));
+    let last_used = label(&secret.metadata, LAST_USED_LABEL).map(str::to_owned);
+    let invalid_since = label(&secret.metadata, INVALID_SINCE_LABEL).map(str::to_owned);
+    let expires = annotation(&secret.metadata, BOUND_EXPIRY_ANNOTATION).map(str::to_owned);
+    if let Some(day) = &invalid_since {
+        problems.push(Problem {
+            fails: true,
+            text: format!("the token of Secret {secret_name} was invalidated on {day} by the legacy-token cleaner (unused for too long): the pipeline cannot authenticate; issue a new one with `kubectl cicd rotate`"),
+        });
+    }
+    if listed && !bound {
+        problems.push(Problem {
+            fails: false,
+            text: format!("Secret {secret_name} is listed in ServiceAccount {service_account}'s .secrets, which makes it a target of the legacy-token cleaner (1.29+) once unused; remove it from that list (this tool never adds it)"),
+        });
+    }
+    if !bound
+        && let Some(days) = age_days
+        && days > options.max_age_days
+    {
+        problems.push(Problem {
+            fails: false,
+            text: format!("the Secret token is {days} days old (more than {}): rotate it with `kubectl cicd rotate`", options.max_age_days),
+        });
+    }
+    if bound && let Some(expiry) = expires.as_deref().and_then(|e| e.parse::<Timestamp>().ok()) {
+        let hours = (expiry.as_second() - options.now.as_second()) / 3600;
+        if hours < 0 {
+            problems.push(Problem { fails: false, text: "the bound token has expired: issue a new one with `kubectl cicd kubeconfig --token-duration ...`".to_owned() });
+        } else if hours < options.expiry_warning_hours {
+            problems.push(Problem {
+                fails: false,
+                text: format!(
+                    "the bound token expires in {hours} hours: issue a new one before then"
+                ),
+            });
+        }
+    }
+    Some(TokenStatus {
+        kind: if bound { "bound" } else { "secret" },
+        secret: secret_name,
+        created: created.map(|c| c.to_string()),
+        age_days,
+        listed_in_service_account: listed,
+        last_used,
+        invalid_since,
+        expires,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AccessSpec;
+    use crate::manifest::build_manifests;
+
+    const NOW: &str = "2026-12-02T00:00:00Z";
+
+    fn options() -> StatusOptions {
+        StatusOptions {
+            now: NOW.parse().unwrap(),
+            max_age_days: 90,
+            expiry_warning_hours: 24,
+            expected: None,
+        }
+    }
+
+    /// The objects `apply` makes for the welkin preset in `demo`, as the API server returns
+    /// them (a creation time; the Secret filled, its token dropped on reading).
+    fn applied(created: &str) -> Observed {
+        let spec = AccessSpec {
+            namespace: Some("demo".into()),
+            ..crate::preset::find("welkin-user-demo").unwrap().spec()
+        };
+        let manifests = build_manifests(&spec).unwrap();
+        let mut secret = serde_json::to_value(manifests.secret.unwrap()).unwrap();
+        secret["metadata"]["creationTimestamp"] = created.into();
+        secret["data"] = serde_json::json!({"token": "c2VjcmV0LXRva2Vu", "namespace": "ZGVtbw=="});
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            serde_json::to_value(&manifests.service_account).unwrap(),
+            serde_json::to_value(&manifests.role).unwrap(),
+            serde_json::to_value(&manifests.role_binding).unwrap(),
+            secret,
+        ]});
+        let mut observed = Observed::default();
+        observed.add_json("the listing", &list.to_string()).unwrap();
+        observed
+    }
+
+    #[test]
+    fn a_fresh_access_is_healthy_and_its_token_is_not_kept() {
+        let observed = applied("2026-11-30T10:00:00Z");
+        assert!(!format!("{observed:?}").contains("c2VjcmV0"), "the token was kept");
+        let report = assess_status(&observed, &options());
+        assert_eq!(report.accesses.len(), 1);
+        let access = &report.accesses[0];
+        assert_eq!(access.problems, [], "{}", report.text());
+        assert!(!report.failed());
+        assert_eq!(access.token.as_ref().unwrap().age_days, Some(1));
+        assert!(report.text().starts_with("NAMESPACE   IDENTITY               ROLE    RULES   TOKEN            STATUS\ndemo        ServiceAccount ci-cd   ci-cd   7       secret, 1d old   ok\n"), "{}", report.text());
+    }
+
+    #[test]
+    fn a_hand_edited_role_is_drift_against_what_it_was_applied_with() {
+        let mut observed = applied("2026-11-30T10:00:00Z");
+        let rules = observed.roles[0].rules.as_mut().unwrap();
+        rules[0].verbs.push("deletecollection".into());
+        rules.remove(1);
+        let report = assess_status(&observed, &options());
+        let drift = report.accesses[0].drift.as_ref().expect("drift");
+        assert_eq!(drift.against, "applied");
+        assert!(!drift.extra.is_empty(), "{drift:?}");
+        assert!(drift.extra.iter().all(|r| r.ends_with(":deletecollection")), "{drift:?}");
+        assert!(drift.missing.iter().all(|r| r.starts_with("apps:")), "{drift:?}");
+        assert!(!drift.missing.is_empty(), "{drift:?}");
+        assert!(report.failed());
+        // Against a given spec instead: the same rules as now are no drift.
+        let now: Vec<Rule> = observed.roles[0].rules.iter().flatten().map(rule_of).collect();
+        let given = StatusOptions { expected: Some(now), ..options() };
+        assert!(assess_status(&observed, &given).accesses[0].drift.is_none());
+    }
+
+    #[test]
+    fn other_bindings_of_the_identity_are_wider_than_its_role() {
+        let mut observed = applied("2026-11-30T10:00:00Z");
+        let binding = |kind: &str,
+                       name: &str,
+                       subject: serde_json::Value,
+                       labels: serde_json::Value| {
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,
+                "metadata": {"name": name, "namespace": "demo", "labels": labels},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                "subjects": [subject]})
+        };
+        let list = serde_json::json!({"kind": "List", "items": [
+            binding("RoleBinding", "edit", serde_json::json!({"kind": "ServiceAccount", "name": "ci-cd"}), serde_json::json!({})),
+            binding("RoleBinding", "someone-else", serde_json::json!({"kind": "ServiceAccount", "name": "other"}), serde_json::json!({})),
+            binding("ClusterRoleBinding", "view", serde_json::json!({"kind": "Group", "name": "system:serviceaccounts:demo"}), serde_json::json!({})),
+            binding("ClusterRoleBinding", "system:discovery", serde_json::json!({"kind": "Group", "name": "system:authenticated"}), serde_json::json!({"kubernetes.io/bootstrapping": "rbac-defaults"})),
+        ]});
+        observed.add_json("bindings", &list.to_string()).unwrap();
+        let report = assess_status(&observed, &options());
+        let wider: Vec<(&str, &str)> =
+            report.accesses[0].wider.iter().map(|w| (w.kind, w.name.as_str())).collect();
+        assert_eq!(wider, [("RoleBinding", "edit"), ("ClusterRoleBinding", "view")]);
+        assert!(report.failed());
+        assert!(report.text().contains("ClusterRoleBinding view binds Group system:serviceaccounts:demo to ClusterRole/view cluster-wide"), "{}", report.text());
+    }
+
+    /// Labels as 1.27+ (last used) and 1.29+ (invalidated) API servers write them on a legacy
+    /// token Secret; 1.20 writes neither, so they are tested here from what those servers write.
+    #[test]
+    fn legacy_token_labels_of_current_clusters_are_read() {
+        let mut observed = applied("2026-06-01T10:00:00Z");
+        let labels = observed.secrets[0].metadata.labels.get_or_insert_with(Default::default);
+        labels.insert(LAST_USED_LABEL.into(), "2026-07-01".into());
+        let report = assess_status(&observed, &options());
+        let token = report.accesses[0].token.as_ref().unwrap();
+        assert_eq!(token.last_used.as_deref(), Some("2026-07-01"));
+        assert_eq!(token.age_days, Some(183));
+        assert!(!report.failed(), "an old token is a reminder, not a failure");
+        assert!(report.accesses[0].problems[0].text.contains("183 days old (more than 90)"));
+
+        let labels = observed.secrets[0].metadata.labels.as_mut().unwrap();
+        labels.insert(INVALID_SINCE_LABEL.into(), "2027-08-01".into());
+        observed.service_accounts[0].secrets =
+            Some(vec![k8s_openapi::api::core::v1::ObjectReference {
+                name: Some("ci-cd".into()),
+                ..Default::default()
+            }]);
+        let report = assess_status(&observed, &options());
+        let token = report.accesses[0].token.as_ref().unwrap();
+        assert!(token.listed_in_service_account);
+        assert!(report.failed(), "an invalidated token fails");
+        assert!(report.text().contains("invalidated on 2027-08-01"), "{}", report.text());
+    }
+
+    #[test]
+    fn missing_parts_fail_and_bad_pastes_name_the_fix() {
+        let mut observed = applied("2026-11-30T10:00:00Z");
+        observed.roles.clear();
+        observed.service_accounts.clear();
+        let report = assess_status(&observed, &options());
+        assert_eq!(report.accesses[0].problems.len(), 2, "{}", report.text());
+        assert!(report.failed());
+        let error = Observed::default().add_json("the listing", "NAME  SECRETS").unwrap_err();
+        assert!(error.to_string().contains("-o json"), "{error}");
+        assert!(
+            assess_status(&Observed::default(), &options()).text().starts_with("No CI/CD access")
+        );
+    }
+}
