@@ -2,7 +2,9 @@
 # Installs the tools the tests and the page build need, skipping what is already there.
 # Versions come from ../versions.env. A piece this script cannot install (it is not root,
 # or the piece is not in a registry) stops it with one line that names the piece and the fix.
-# Usage: install-tools.sh [prereqs|apt|wasm|nightly|trunk|node|crates|all]...
+# Usage: install-tools.sh [prereqs|apt|wasm|nightly|trunk|node|crates|all|musl|cross|workflow-checks]...
+# (musl, cross and workflow-checks are the release artifacts' tools: not in `all`; `cargo xtask
+# test` installs musl and workflow-checks, `cargo xtask dist` musl and cross.)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -112,7 +114,7 @@ node_tools() {
   local dir="$root/target/node-tools"
   local packages=(
     "binaryen@$NPM_BINARYEN" "playwright-core@$NPM_PLAYWRIGHT_CORE"
-    "@gfx/zopfli@$NPM_ZOPFLI" "esbuild@$NPM_ESBUILD"
+    "@gfx/zopfli@$NPM_ZOPFLI" "esbuild@$NPM_ESBUILD" "axe-core@$NPM_AXE_CORE"
   )
   # One list of what is installed, compared with the pins: a changed pin reinstalls.
   if [[ "$(cat "$dir/installed" 2>/dev/null)" != "${packages[*]}" ]]; then
@@ -130,6 +132,54 @@ crates() {
   (cd "$root" && cargo fetch --locked --quiet)
 }
 
+# Adds the Rust targets that are not installed yet.
+rust_targets() {
+  local target
+  for target in "$@"; do
+    if ! rustup target list --installed | grep -qx "$target"; then
+      say "adding the $target target"
+      rustup target add "$target"
+    fi
+  done
+}
+
+# The static Linux x86_64 binary: ring's C code is compiled with Debian's musl-gcc.
+musl_tools() {
+  command -v musl-gcc >/dev/null || apt_install musl-tools
+  rust_targets x86_64-unknown-linux-musl
+}
+
+# The other release binaries Debian can cross-build: Linux aarch64 (its glibc cross gcc compiles
+# ring and links Rust's self-contained musl) and Windows x86_64 (mingw-w64); zip for Windows'
+# archive, qemu-user to run the aarch64 binary here.
+cross_tools() {
+  local missing=()
+  command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+  command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
+  command -v zip >/dev/null || missing+=(zip)
+  command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+  if ((${#missing[@]})); then
+    apt_install "${missing[@]}"
+  fi
+  rust_targets aarch64-unknown-linux-musl x86_64-pc-windows-gnu
+}
+
+# check-jsonschema and zizmor (PyPI) check action.yml and the workflows: a venv in
+# target/python-tools, since Debian's pip refuses to install into the system.
+workflow_checks() {
+  local dir="$root/target/python-tools"
+  local packages=("check-jsonschema==$PYPI_CHECK_JSONSCHEMA" "zizmor==$PYPI_ZIZMOR")
+  if [[ "$(cat "$dir/installed" 2>/dev/null)" != "${packages[*]}" ]]; then
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
+      apt_install python3-venv
+    fi
+    say "installing ${packages[*]} from PyPI into $dir"
+    python3 -m venv --clear "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}"
+    echo "${packages[*]}" >"$dir/installed"
+  fi
+}
+
 targets=("$@")
 ((${#targets[@]})) || targets=(all)
 for target in "${targets[@]}"; do
@@ -142,6 +192,9 @@ for target in "${targets[@]}"; do
     node) node_tools ;;
     crates) crates ;;
     all) prereqs; apt_tools; wasm_tools; nightly_tools; trunk_tool; node_tools; crates ;;
+    musl) musl_tools ;;
+    cross) cross_tools ;;
+    workflow-checks) workflow_checks ;;
     *) fail "unknown tool set $target" ;;
   esac
 done
