@@ -1,4 +1,4 @@
-//! `cargo xtask test|serve|bench|fuzz|install`: installs what is missing, says what it does, runs it.
+//! `cargo xtask test|serve|bench|fuzz|dist|install`: installs what is missing, says what it does, runs it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,7 +14,19 @@ commands:
   bench     run the benchmarks (CLI apply vs kubectl, page size and speed, core speed)
   fuzz [SECONDS] [TARGET...]
             fuzz every parser of user input, SECONDS each (default 600), and summarise
+  dist [TARGET...]
+            release artifacts in target/dist/: kubectl-cicd archives for TARGETs (default:
+            every target Debian builds), the page's bundle, sha256sums.txt, krew manifest
   install   only install the tools and the test control plane";
+
+/// What `cargo xtask dist` builds by default: every target this machine's Debian cross
+/// toolchains reach. macOS needs Apple's SDK: the release workflow builds it on macOS.
+const DIST_TARGETS: [&str; 3] =
+    ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl", "x86_64-pc-windows-gnu"];
+
+/// What `cargo xtask test` packages for tests/tests/dist.rs: the static x86_64 binary, the
+/// one the tests can run through kubectl here.
+const TEST_DIST_TARGETS: [&str; 1] = ["x86_64-unknown-linux-musl"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +35,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(),
         Some("bench") => bench(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("dist") => dist(&args[1..]),
         Some("install") => install(Scope::Tests),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -71,15 +84,18 @@ fn script(name: &str, args: &[&str]) -> Result<()> {
     run(&path.to_string_lossy(), args)
 }
 
-/// shellcheck over xtask's own scripts, which CI runs on every machine it installs.
+/// shellcheck over xtask's own scripts, which CI runs on every machine it installs, and the
+/// Action's, which run on every runner that uses it.
 fn shellcheck_scripts() -> Result<()> {
-    let mut paths: Vec<String> = std::fs::read_dir(scripts())?
-        .map(|entry| entry.map(|entry| entry.path()))
-        .collect::<std::io::Result<Vec<_>>>()?
-        .into_iter()
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sh"))
-        .map(|path| path.to_string_lossy().into_owned())
-        .collect();
+    let mut paths = Vec::new();
+    for dir in [scripts(), root().join(".github/action")] {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|ext| ext == "sh") {
+                paths.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
     paths.sort();
     let mut args = vec!["--external-sources"];
     args.extend(paths.iter().map(String::as_str));
@@ -94,10 +110,12 @@ fn clippy(selection: &[&str]) -> Result<()> {
     run("cargo", &args)
 }
 
-/// What `install` sets up: the page's build alone (`serve`), or everything the tests need.
+/// What `install` sets up: the page's build alone (`serve`), the page and the cross
+/// toolchains (`dist`), or everything the tests need.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Page,
+    Dist,
     Tests,
 }
 
@@ -151,10 +169,15 @@ impl Beside {
 /// plane's Go build runs beside the cargo installs: each has long single-threaded stretches.
 fn install(scope: Scope) -> Result<()> {
     let page = ["wasm", "nightly", "node", "trunk", "crates"];
-    if scope == Scope::Page {
-        return script("install-tools.sh", &page);
+    match scope {
+        Scope::Page => return script("install-tools.sh", &page),
+        Scope::Dist => {
+            script("install-tools.sh", &["musl", "cross"])?;
+            return script("install-tools.sh", &page);
+        }
+        Scope::Tests => {}
     }
-    script("install-tools.sh", &["prereqs", "apt"])?;
+    script("install-tools.sh", &["prereqs", "apt", "musl", "workflow-checks"])?;
     script("install-kubernetes.sh", &["packages"])?;
     let kubernetes = Beside::start("install-kubernetes.sh", &[])?;
     kubernetes.finish(script("install-tools.sh", &page))
@@ -164,6 +187,8 @@ fn test() -> Result<()> {
     install(Scope::Tests)?;
     run("cargo", &["fmt", "--all", "--check"])?;
     shellcheck_scripts()?;
+    // The workflows and the Action cannot run here: GitHub's schemas and zizmor's audits stand in.
+    script("dist.sh", &["check-workflows"])?;
     clippy(&["--workspace", "--exclude", "cicd-access-web", "--all-targets"])?;
     // The core's dev-dependencies (proptest) do not build for wasm32: its library is what
     // runs in the browser. The page's tests do run there.
@@ -172,6 +197,8 @@ fn test() -> Result<()> {
     // The page must be built before the browser end-to-end tests in tests/ read dist/. (Built
     // beside the Rust tests instead, it only slowed their compilation: 632 s against 513 + 109.)
     script("web.sh", &["build"])?;
+    // tests/tests/dist.rs unpacks the archives and checks the manifests.
+    package(&TEST_DIST_TARGETS)?;
     run("cargo", &["test", "--workspace", "--exclude", "cicd-access-web"])?;
     // What fuzzing found stays found: every target replays its seeds and past findings.
     script("fuzz.sh", &["replay"])?;
@@ -190,6 +217,38 @@ fn bench() -> Result<()> {
     run("cargo", &["bench", "-p", "cicd-access-tests"])?;
     // Builds the page itself before measuring it.
     script("web.sh", &["bench"])
+}
+
+fn dist(args: &[String]) -> Result<()> {
+    let started = Instant::now();
+    install(Scope::Dist)?;
+    script("web.sh", &["build"])?;
+    let targets: Vec<&str> = if args.is_empty() {
+        DIST_TARGETS.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    package(&targets)?;
+    eprintln!(
+        "xtask: target/dist written in {:.0}s (the installs and the page included)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds kubectl-cicd for `targets` and packages them with the built page into a fresh
+/// target/dist/: what is there is exactly this tree's build, never an older binary.
+fn package(targets: &[&str]) -> Result<()> {
+    let dist = root().join("target/dist");
+    match std::fs::remove_dir_all(&dist) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(error).with_context(|| format!("could not empty {}", dist.display()));
+        }
+        _ => {}
+    }
+    let build: Vec<&str> = std::iter::once("build").chain(targets.iter().copied()).collect();
+    script("dist.sh", &build)?;
+    script("dist.sh", &["package"])
 }
 
 fn fuzz(args: &[String]) -> Result<()> {
