@@ -9,6 +9,7 @@ use k8s_openapi::api::{
     policy, rbac, storage,
 };
 
+use crate::derive::Deployer;
 use crate::spec::Rule;
 
 /// The eight verbs of an ordinary namespaced collection.
@@ -237,6 +238,37 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// Verbs of Helm 3's release storage: it lists a release's Secrets, creates one per
+/// revision, updates their status, and reads and deletes those beyond `--history-max`.
+const HELM_STORAGE_VERBS: &[&str] = &["create", "delete", "get", "list", "update"];
+
+/// What a deployer needs besides the objects it deploys: Helm keeps every release revision
+/// in a Secret of the namespace (the derivation grants the same verbs, with their reasons).
+pub fn deployer_rules(deployer: Deployer) -> Vec<Rule> {
+    match deployer {
+        Deployer::Helm => vec![Rule::new(&[""], &["secrets"], HELM_STORAGE_VERBS)],
+        Deployer::Apply | Deployer::ServerSide => Vec::new(),
+    }
+}
+
+/// What the page's "deploy" shortcut grants for `deployer`, and why, for its tooltip.
+pub fn deploy_shortcut(deployer: Deployer) -> (&'static [&'static str], String) {
+    let verbs = deployer.verbs();
+    let why = match deployer {
+        Deployer::Apply => "kubectl apply reads the object (get), then creates or patches it",
+        Deployer::ServerSide => {
+            "kubectl apply --server-side creates or patches the object without reading it"
+        }
+        Deployer::Helm => {
+            "helm upgrade --install reads the object (get), then creates or patches it"
+        }
+    };
+    (
+        verbs,
+        format!("{}: {why}; deleting, listing and watching are separate verbs", verbs.join(", ")),
+    )
+}
+
 /// How an API group is written for people: the core group, whose name is empty, as `core`.
 pub fn group_label(group: &str) -> &str {
     if group.is_empty() { "core" } else { group }
@@ -294,6 +326,33 @@ mod tests {
         assert_eq!(suggest("deploymnets").unwrap().resource(), "deployments");
         assert_eq!(suggest("configmap").unwrap().resource(), "configmaps");
         assert!(suggest("zzzzzzzzzz").is_none());
+    }
+
+    #[test]
+    fn helm_storage_is_what_the_derivation_grants_on_secrets() {
+        use crate::derive::{DeriveOptions, Source, derive};
+        let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n";
+        let derived = derive(&[Source::new("m", manifest)], &DeriveOptions::new(Deployer::Helm))
+            .expect("derives");
+        let mut verbs: Vec<String> = derived
+            .rules()
+            .into_iter()
+            .filter(|r| r.resources == ["secrets"])
+            .flat_map(|r| r.verbs)
+            .collect();
+        verbs.sort();
+        verbs.dedup();
+        assert_eq!(deployer_rules(Deployer::Helm)[0].verbs, verbs);
+        assert!(deployer_rules(Deployer::Apply).is_empty());
+    }
+
+    #[test]
+    fn the_deploy_shortcut_is_the_deployers_verbs_and_says_so() {
+        for deployer in [Deployer::Apply, Deployer::ServerSide, Deployer::Helm] {
+            let (verbs, why) = deploy_shortcut(deployer);
+            assert_eq!(verbs, deployer.verbs());
+            assert!(why.starts_with(&verbs.join(", ")), "{why}");
+        }
     }
 
     #[test]

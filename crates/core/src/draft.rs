@@ -3,7 +3,9 @@
 //! defaults and its one way of merging rules.
 
 use crate::TokenDuration;
+use crate::catalog::deployer_rules;
 use crate::coverage::missing_rules;
+use crate::derive::Deployer;
 use crate::preset;
 use crate::spec::{AccessSpec, Rule, TokenKind};
 
@@ -80,6 +82,32 @@ pub fn merge_rules(base: &[Rule], derived: &[Rule]) -> Vec<Rule> {
     let mut merged = base.to_vec();
     merged.extend(missing_rules(base, derived));
     merged
+}
+
+/// The rules once the pipeline deploys with `to` instead of `from`: the rule that `from`'s
+/// own needs added ([`deployer_rules`], Helm's release Secrets) is taken out, and what `to`
+/// needs and the rules lack is added, so switching there and back gives the rules again.
+pub fn switch_deployer(rules: &[Rule], from: Deployer, to: Deployer) -> Vec<Rule> {
+    let own = deployer_rules(from);
+    let mut kept = rules.to_vec();
+    if !own.is_empty() {
+        let added = (0..kept.len()).rev().find(|&at| {
+            let mut others = kept.clone();
+            let rule = others.remove(at);
+            missing_rules(&others, &own) == [rule]
+        });
+        if let Some(at) = added {
+            kept.remove(at);
+        }
+    }
+    merge_rules(&kept, &deployer_rules(to))
+}
+
+/// The object names typed into a rule's name field: one per comma or line, trimmed. A space
+/// inside a name stays there, so that validation says the name is wrong instead of the
+/// rule silently naming two objects.
+pub fn typed_names(text: &str) -> Vec<String> {
+    text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// Adds `resource` of `group` with `verbs`, as the page's resource picker does: to the rule
@@ -159,6 +187,32 @@ mod tests {
         assert_eq!(specs[0].namespace.as_deref(), Some("prod"));
         assert_eq!(specs[1].namespace.as_deref(), Some("dev"));
         assert!(specs.iter().all(|s| s.server.as_deref() == Some("https://api:6443")));
+    }
+
+    #[test]
+    fn switching_to_helm_and_back_gives_the_rules_again() {
+        let rules = preset::find("deployment-service-ingress").expect("preset").rules();
+        let helm = switch_deployer(&rules, Deployer::Apply, Deployer::Helm);
+        assert_eq!(helm.len(), rules.len() + 1);
+        assert_eq!(helm.last(), deployer_rules(Deployer::Helm).first());
+        assert_eq!(switch_deployer(&helm, Deployer::Helm, Deployer::Apply), rules);
+        assert_eq!(switch_deployer(&helm, Deployer::Helm, Deployer::ServerSide), rules);
+        // Rules that already grant Secrets get only the verbs they lack, and lose only those.
+        let partial = vec![Rule::new(&[""], &["secrets"], &["get", "list"])];
+        let helm = switch_deployer(&partial, Deployer::Apply, Deployer::Helm);
+        assert_eq!(helm[1], Rule::new(&[""], &["secrets"], &["create", "delete", "update"]));
+        assert_eq!(switch_deployer(&helm, Deployer::Helm, Deployer::Apply), partial);
+        // The Welkin preset grants Secrets already: nothing is added, nothing taken.
+        let welkin = preset::find("welkin-user-demo").expect("preset").rules();
+        assert_eq!(switch_deployer(&welkin, Deployer::Apply, Deployer::Helm), welkin);
+        assert_eq!(switch_deployer(&welkin, Deployer::Helm, Deployer::Apply), welkin);
+    }
+
+    #[test]
+    fn typed_names_split_on_commas_and_lines_only() {
+        assert_eq!(typed_names("a, b\nc,,"), ["a", "b", "c"]);
+        assert_eq!(typed_names("my app"), ["my app"]);
+        assert!(typed_names(" , ").is_empty());
     }
 
     #[test]

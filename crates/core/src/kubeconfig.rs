@@ -59,6 +59,26 @@ pub enum KubeconfigError {
     Input(#[from] crate::input::InputError),
     #[error("cluster name {value}: {reason}")]
     BadClusterName { value: Shown, reason: String },
+    #[error(
+        "this is Secret {found}, but step 1 names the token Secret {expected}; paste that one (the command is beside the field), or change the Secret name in step 1"
+    )]
+    OtherSecret { found: Shown, expected: Shown },
+    #[error(
+        "{what} is in namespace {found}, but step 1 names namespace {expected}; paste the one from {expected}, or change the namespace in step 1"
+    )]
+    OtherNamespace { what: String, found: Shown, expected: Shown },
+    #[error(
+        "the pasted token is not a ServiceAccount token (its claims could not be read); paste the output of `kubectl create token SERVICEACCOUNT --namespace NAMESPACE --duration 24h`"
+    )]
+    NotABoundToken,
+    #[error(
+        "the token is for ServiceAccount {found}, but step 1 names {expected}; run `kubectl create token {expected}` instead"
+    )]
+    TokenForOtherAccount { found: Shown, expected: Shown },
+    #[error(
+        "the CA {reason}; paste the certificate-authority-data of your own kubeconfig, or its PEM"
+    )]
+    BadCa { reason: &'static str },
 }
 
 /// What goes into the kubeconfig.
@@ -345,6 +365,187 @@ pub fn kubeconfig_from_secret(
     })
 }
 
+/// A kubeconfig issued for an access, and what may be shown of it: everything but the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The kubeconfig. It holds the token.
+    pub text: String,
+    /// Its parts without the token, as (label, value), in the file's order.
+    pub shown: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for Issued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issued").field("shown", &self.shown).finish_non_exhaustive()
+    }
+}
+
+impl Issued {
+    fn of(parts: &KubeconfigParts, from: &str) -> Result<Issued, KubeconfigError> {
+        let text = render_kubeconfig(parts)?;
+        let mut shown = vec![
+            ("cluster", parts.cluster_name.clone()),
+            ("server", parts.server.clone()),
+            (
+                "certificate-authority-data",
+                format!("a PEM certificate, {} bytes", parts.ca_crt.len()),
+            ),
+            ("context", format!("{CONTEXT_NAME}, namespace {}", parts.namespace)),
+            (
+                "user",
+                format!(
+                    "{USER_NAME}, token from {from} ({} characters, not shown)",
+                    parts.token.len()
+                ),
+            ),
+        ];
+        if let Some(at) = &parts.expires {
+            shown.push(("expires", at.clone()));
+        }
+        Ok(Issued { text, shown })
+    }
+
+    /// The kubeconfig in base64 on one line, as CI secrets take it (`base64 -w0`).
+    pub fn base64(&self) -> String {
+        STANDARD.encode(&self.text)
+    }
+}
+
+/// The kubeconfig of `spec`'s access from its pasted token Secret: the Secret must be the
+/// one the access names, in its namespace, for its ServiceAccount.
+pub fn kubeconfig_for_access(
+    secret_text: &str,
+    server: &str,
+    spec: &crate::AccessSpec,
+) -> Result<Issued, KubeconfigError> {
+    let value = parse_secret_text(secret_text)?;
+    if text_field(&value, &["kind"]) == Some("Secret") {
+        let name = text_field(&value, &["metadata", "name"]).unwrap_or("");
+        if name != spec.secret {
+            return Err(KubeconfigError::OtherSecret {
+                found: Shown::new(name),
+                expected: Shown::new(&spec.secret),
+            });
+        }
+    }
+    let secret = read_token_secret(&value, Some(&spec.service_account))?;
+    if let Some(expected) = &spec.namespace
+        && *expected != secret.namespace
+    {
+        return Err(KubeconfigError::OtherNamespace {
+            what: format!("Secret {}", Shown::new(&secret.name)),
+            found: Shown::new(&secret.namespace),
+            expected: Shown::new(expected),
+        });
+    }
+    let from = format!("Secret {}", secret.name);
+    let parts = KubeconfigParts {
+        cluster_name: spec.cluster_name.clone(),
+        server: server.to_owned(),
+        ca_crt: secret.ca_crt,
+        namespace: secret.namespace,
+        token: secret.token,
+        expires: None,
+    };
+    Issued::of(&parts, &from)
+}
+
+/// What a ServiceAccount token says of itself (its JWT claims, unverified: the API server
+/// verifies it; this only checks that it is the token of this access).
+struct Claims {
+    namespace: String,
+    service_account: String,
+    expires: Option<i64>,
+}
+
+fn claims(token: &str) -> Option<Claims> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    // JSON is YAML: the page's one parser, rather than a second one for bytes.
+    let value: serde_json::Value = serde_yaml::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
+    let kubernetes = value.get("kubernetes.io")?;
+    Some(Claims {
+        namespace: kubernetes.get("namespace")?.as_str()?.to_owned(),
+        service_account: kubernetes.pointer("/serviceaccount/name")?.as_str()?.to_owned(),
+        expires: value.get("exp").and_then(serde_json::Value::as_i64),
+    })
+}
+
+/// Seconds since 1970 as RFC 3339 UTC (civil-from-days; no clock is read).
+fn rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The kubeconfig of `spec`'s access from a pasted bound token (`kubectl create token`) and
+/// the cluster's CA (base64 `certificate-authority-data` or PEM): the token must be the
+/// ServiceAccount's of the access, in its namespace.
+pub fn kubeconfig_from_token(
+    token: &str,
+    ca: &str,
+    server: &str,
+    spec: &crate::AccessSpec,
+) -> Result<Issued, KubeconfigError> {
+    crate::input::check_text("the pasted token", token, crate::input::MAX_PASTE_BYTES)?;
+    crate::input::check_text("the pasted CA", ca, crate::input::MAX_PASTE_BYTES)?;
+    let token = token.trim();
+    check_token("(pasted token)", token)?;
+    let claims = claims(token).ok_or(KubeconfigError::NotABoundToken)?;
+    if claims.service_account != spec.service_account {
+        return Err(KubeconfigError::TokenForOtherAccount {
+            found: Shown::new(&claims.service_account),
+            expected: Shown::new(&spec.service_account),
+        });
+    }
+    if let Some(expected) = spec.namespace.as_ref().filter(|n| **n != claims.namespace) {
+        return Err(KubeconfigError::OtherNamespace {
+            what: "the token".into(),
+            found: Shown::new(&claims.namespace),
+            expected: Shown::new(expected),
+        });
+    }
+    let ca = ca.trim();
+    if ca.is_empty() {
+        return Err(KubeconfigError::BadCa { reason: "is empty" });
+    }
+    let ca_crt = if ca.starts_with("-----BEGIN") {
+        format!("{ca}\n").into_bytes()
+    } else {
+        let compact: String = ca.chars().filter(|c| !c.is_whitespace()).collect();
+        STANDARD.decode(compact).map_err(|_| KubeconfigError::BadCa { reason: "is not base64" })?
+    };
+    if !ca_crt.starts_with(b"-----BEGIN CERTIFICATE-----") {
+        return Err(KubeconfigError::BadCa { reason: "is not a PEM certificate" });
+    }
+    let parts = KubeconfigParts {
+        cluster_name: spec.cluster_name.clone(),
+        server: server.to_owned(),
+        ca_crt,
+        namespace: claims.namespace,
+        token: token.to_owned(),
+        expires: claims.expires.map(rfc3339),
+    };
+    Issued::of(&parts, "kubectl create token")
+}
+
 /// Whether `text` is a kubeconfig as this tool issues them for `namespace`: one context,
 /// [`CONTEXT_NAME`] in that namespace, for [`USER_NAME`]. `rotate` replaces such a file
 /// without `--force`; anything else (another access's kubeconfig, any other file) needs it.
@@ -391,6 +592,78 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains(r#"is "prod" but the Secret is in namespace "demo""#), "{error}");
+    }
+
+    fn access(namespace: Option<&str>) -> crate::AccessSpec {
+        crate::AccessSpec {
+            namespace: namespace.map(str::to_owned),
+            ..crate::AccessSpec::default()
+        }
+    }
+
+    #[test]
+    fn the_pasted_secret_must_be_the_one_of_the_access() {
+        let text = secret(&format!(r#","token":"{}""#, STANDARD.encode(TOKEN)));
+        let issued =
+            kubeconfig_for_access(&text, "https://api:6443", &access(Some("demo"))).unwrap();
+        assert_eq!(
+            issued.text,
+            kubeconfig_from_secret(&text, "https://api:6443", "default-cluster", Some("ci-cd"))
+                .unwrap()
+        );
+        assert!(issued.shown.iter().all(|(_, v)| !v.contains(TOKEN)));
+        assert_eq!(STANDARD.decode(issued.base64()).unwrap(), issued.text.as_bytes());
+        assert!(kubeconfig_for_access(&text, "https://api:6443", &access(None)).is_ok());
+        let other =
+            kubeconfig_for_access(&text, "https://api:6443", &access(Some("prod"))).unwrap_err();
+        assert!(matches!(other, KubeconfigError::OtherNamespace { .. }), "{other}");
+        assert!(other.to_string().contains("namespace \"prod\""), "{other}");
+        let renamed = crate::AccessSpec { secret: "deployer".into(), ..access(Some("demo")) };
+        let other = kubeconfig_for_access(&text, "https://api:6443", &renamed).unwrap_err();
+        assert!(
+            other.to_string().starts_with(
+                "this is Secret \"ci-cd\", but step 1 names the token Secret \"deployer\""
+            ),
+            "{other}"
+        );
+    }
+
+    #[test]
+    fn a_bound_token_must_be_the_service_accounts_of_the_access() {
+        let jwt = |claims: &str| {
+            let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+            format!("{}.{}.c2ln", b(r#"{"alg":"RS256"}"#), b(claims))
+        };
+        let token = jwt(
+            r#"{"exp":1767312000,"kubernetes.io":{"namespace":"demo","serviceaccount":{"name":"ci-cd","uid":"x"}}}"#,
+        );
+        let ca = STANDARD.encode(CA);
+        let issued =
+            kubeconfig_from_token(&format!("{token}\n"), &ca, "https://api:6443", &access(None))
+                .unwrap();
+        assert!(
+            issued.text.starts_with(
+                "# Bound ServiceAccount token: stops working at 2026-01-02T00:00:00Z."
+            ),
+            "{}",
+            issued.text
+        );
+        assert!(issued.text.contains("namespace: demo"));
+        assert_eq!(
+            issued,
+            kubeconfig_from_token(&token, CA, "https://api:6443", &access(Some("demo"))).unwrap()
+        );
+        let refusal = |token: &str, ca: &str, spec: &crate::AccessSpec| {
+            kubeconfig_from_token(token, ca, "https://api:6443", spec).unwrap_err().to_string()
+        };
+        assert!(refusal(&token, &ca, &access(Some("prod"))).contains("namespace \"prod\""));
+        let other = crate::AccessSpec { service_account: "deployer".into(), ..access(None) };
+        assert!(refusal(&token, &ca, &other).contains("kubectl create token \"deployer\""));
+        assert!(refusal(TOKEN, &ca, &access(None)).contains("kubectl create token"));
+        assert!(refusal(&token, "", &access(None)).contains("CA is empty"));
+        assert!(refusal(&token, "bm90IGEgY2VydA==", &access(None)).contains("not a PEM"));
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 
     #[test]

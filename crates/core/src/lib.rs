@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod outputs;
 pub mod ownership;
 pub mod preset;
+pub mod remedy;
 pub mod requirements;
 pub mod rule_syntax;
 pub mod rules_review;
@@ -29,6 +30,7 @@ pub mod share;
 pub mod snippet;
 pub mod spec;
 pub mod status;
+pub mod summary;
 pub mod validate;
 pub mod verify;
 

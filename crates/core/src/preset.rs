@@ -1,5 +1,6 @@
 //! Ready-made Roles for common pipelines.
 
+use crate::derive::Deployer;
 use crate::spec::{AccessSpec, Rule};
 
 const SEVEN: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
@@ -11,6 +12,8 @@ pub struct Preset {
     pub name: &'static str,
     pub title: &'static str,
     pub description: &'static str,
+    /// How the preset's pipeline deploys; `None` is `kubectl apply`.
+    pub deployer: Option<Deployer>,
     build: fn() -> Vec<Rule>,
 }
 
@@ -21,7 +24,7 @@ impl Preset {
 
     /// A spec with defaults everywhere and this preset's rules.
     pub fn spec(&self) -> AccessSpec {
-        AccessSpec { rules: self.rules(), ..AccessSpec::default() }
+        AccessSpec { rules: self.rules(), deployer: self.deployer, ..AccessSpec::default() }
     }
 }
 
@@ -72,24 +75,28 @@ pub static PRESETS: &[Preset] = &[
         name: "welkin-user-demo",
         title: "Welkin user demo (Helm)",
         description: "What the documented Welkin user demo's pipeline needs for helm upgrade --install --wait, list and uninstall: the app's workloads, Service, Ingress, HPA, NetworkPolicy, monitoring objects, and Secrets where Helm keeps its releases.",
+        deployer: Some(Deployer::Helm),
         build: welkin_user_demo,
     },
     Preset {
         name: "deployment-service-ingress",
         title: "Deployment + Service + Ingress",
         description: "An app that is only a Deployment, a Service and an Ingress, deployed with kubectl apply.",
+        deployer: None,
         build: deployment_service_ingress,
     },
     Preset {
         name: "read-only",
         title: "Read-only observer",
         description: "Reads workloads, their Pods and logs, Services and Ingresses for smoke tests and status checks; cannot change anything and cannot read Secrets.",
+        deployer: None,
         build: read_only,
     },
     Preset {
         name: "batch-jobs",
         title: "Jobs and CronJobs",
         description: "A pipeline that runs Jobs and schedules CronJobs with their ConfigMaps and reads the Pods and logs they produce.",
+        deployer: None,
         build: batch_jobs,
     },
 ];

@@ -156,6 +156,31 @@ pub fn steps_with_documents(spec: &AccessSpec, documents: &[Document]) -> Vec<St
     steps
 }
 
+/// What to run to get what the page's kubeconfig step takes, for the token of `spec`: the
+/// filled Secret, or a bound token and the CA your own kubeconfig trusts. The names are
+/// the spec's (quoted for the shell); no `--namespace` means the current one.
+pub fn kubeconfig_inputs(spec: &AccessSpec) -> Vec<String> {
+    let namespace = spec
+        .namespace
+        .as_ref()
+        .map(|n| format!(" --namespace {}", shell_quote(n)))
+        .unwrap_or_default();
+    match &spec.token {
+        TokenKind::Secret => vec![format!(
+            "kubectl get secret {}{namespace} --output json",
+            shell_quote(&spec.secret)
+        )],
+        TokenKind::Bound { duration } => vec![
+            format!(
+                "kubectl create token {}{namespace} --duration {}",
+                shell_quote(&spec.service_account),
+                shell_quote(&duration.to_string())
+            ),
+            "kubectl config view --minify --raw --output 'jsonpath={.clusters[0].cluster.certificate-authority-data}'".to_owned(),
+        ],
+    }
+}
+
 /// The whole procedure as one bash script.
 pub fn render_script(spec: &AccessSpec) -> Result<String, SpecErrors> {
     Ok(crate::outputs::Outputs::build(spec)?.script().to_owned())
@@ -199,6 +224,23 @@ mod tests {
             ..PRESETS[1].spec()
         };
         insta::assert_snapshot!(render_script(&spec).unwrap());
+    }
+
+    #[test]
+    fn the_kubeconfig_inputs_name_the_access_never_a_placeholder() {
+        let secret = AccessSpec { namespace: Some("demo".into()), ..PRESETS[1].spec() };
+        assert_eq!(
+            kubeconfig_inputs(&secret),
+            ["kubectl get secret 'ci-cd' --namespace 'demo' --output json"]
+        );
+        let bound = AccessSpec {
+            token: TokenKind::Bound { duration: "24h".parse().unwrap() },
+            service_account: "deployer".into(),
+            ..PRESETS[1].spec()
+        };
+        let inputs = kubeconfig_inputs(&bound);
+        assert_eq!(inputs[0], "kubectl create token 'deployer' --duration '24h'");
+        assert!(inputs[1].contains("certificate-authority-data"));
     }
 
     #[test]

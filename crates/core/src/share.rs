@@ -28,6 +28,10 @@ pub enum ShareError {
     LinkSpec(SpecFileError),
     #[error(transparent)]
     File(#[from] SpecFileError),
+    #[error(
+        "the Role: {0}; a Role has metadata.name and rules, as `kubectl get role NAME -o yaml` prints it"
+    )]
+    Role(String),
 }
 
 /// The fragment (without `#`) that carries `spec`, or why a link cannot carry it.
@@ -62,11 +66,21 @@ pub fn decode_link(fragment: &str) -> Result<Option<AccessSpec>, ShareError> {
 pub struct Imported {
     pub spec: AccessSpec,
     pub pipelines: usize,
+    /// The file was a plain Role: its name, namespace and rules, the rest the defaults.
+    pub from_role: bool,
 }
 
 impl Imported {
     /// What the page says besides "imported", when there is more to say.
     pub fn note(&self) -> Option<String> {
+        if self.from_role {
+            return Some(format!(
+                "read Role {} with {} rule{}; the other objects take the default names, check them in step 1",
+                self.spec.role,
+                self.spec.rules.len(),
+                if self.spec.rules.len() == 1 { "" } else { "s" }
+            ));
+        }
         (self.pipelines > 1).then(|| {
             format!(
                 "the file holds {} pipelines; the page shows the first, the CLI reads them all",
@@ -76,12 +90,46 @@ impl Imported {
     }
 }
 
-/// Reads an imported `CiCdAccess` file (YAML or JSON, one or more documents).
+/// Reads an imported `CiCdAccess` file (YAML or JSON, one or more documents), or a plain
+/// RBAC `Role` (the documentation's `ci-cd-role.yaml`, `kubectl get role -o yaml`).
 pub fn import_spec(text: &str) -> Result<Imported, ShareError> {
+    if let Some(role) = role_document(text) {
+        return Ok(Imported { spec: role?, pipelines: 1, from_role: true });
+    }
     let specs = AccessSpec::parse_documents(text)?;
     let pipelines = specs.len();
     let spec = specs.into_iter().next().ok_or(SpecFileError::Empty)?;
-    Ok(Imported { spec, pipelines })
+    Ok(Imported { spec, pipelines, from_role: false })
+}
+
+/// The access of a text whose first document is a `Role`; `None` for anything else.
+fn role_document(text: &str) -> Option<Result<AccessSpec, ShareError>> {
+    use serde::Deserialize as _;
+    crate::input::check_text("the file", text, crate::input::MAX_SPEC_BYTES).ok()?;
+    let value = serde_yaml::Deserializer::from_str(text)
+        .map(serde_json::Value::deserialize)
+        .find(|v| !matches!(v, Ok(serde_json::Value::Null)))?
+        .ok()?;
+    let text_at = |pointer: &str| value.pointer(pointer).and_then(serde_json::Value::as_str);
+    if text_at("/kind") != Some("Role")
+        || !text_at("/apiVersion")?.starts_with("rbac.authorization.k8s.io/")
+    {
+        return None;
+    }
+    let read = || -> Result<AccessSpec, ShareError> {
+        let name = text_at("/metadata/name")
+            .ok_or_else(|| ShareError::Role("it has no metadata.name".into()))?;
+        let rules = value.get("rules").cloned().unwrap_or(serde_json::Value::Array(Vec::new()));
+        let rules: Vec<crate::spec::Rule> =
+            serde_json::from_value(rules).map_err(|e| ShareError::Role(e.to_string()))?;
+        Ok(AccessSpec {
+            role: name.to_owned(),
+            namespace: text_at("/metadata/namespace").map(str::to_owned),
+            rules,
+            ..AccessSpec::default()
+        })
+    };
+    Some(read())
 }
 
 #[cfg(test)]
@@ -119,6 +167,21 @@ mod tests {
         let error = encode_link(&spec).unwrap_err();
         assert!(matches!(error, ShareError::LinkTooLong { .. }), "{error}");
         assert!(error.to_string().contains("exported spec file"), "{error}");
+    }
+
+    #[test]
+    fn a_plain_role_is_imported_with_its_name_and_rules() {
+        let text = include_str!("../../../tests/fixtures/welkin-user-demo-role.yaml");
+        let imported = import_spec(text).expect("the documented Role");
+        assert!(imported.from_role);
+        assert_eq!(imported.spec.rules, crate::preset::find("welkin-user-demo").unwrap().rules());
+        assert_eq!(imported.spec.role, "ci-cd");
+        assert_eq!(imported.spec.namespace, None);
+        assert!(imported.note().is_some_and(|n| n.contains("Role ci-cd with 7 rules")));
+        let broken = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: x\nrules:\n- verbz: [get]\n";
+        assert!(import_spec(broken).unwrap_err().to_string().contains("verbz"));
+        let pod = import_spec("apiVersion: v1\nkind: Pod\n").unwrap_err().to_string();
+        assert!(pod.contains("kind is \"Pod\""), "{pod}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! The store command is only ever shown as a hint: it is the user's to run.
 
+use crate::derive::Deployer;
 use crate::kubeconfig::DEFAULT_FILE;
 use crate::spec::AccessSpec;
 use crate::validate::{SpecErrors, validate_spec};
@@ -23,6 +24,16 @@ fn namespace_flag(spec: &AccessSpec) -> String {
     spec.namespace.as_ref().map(|ns| format!(" --namespace {ns}")).unwrap_or_default()
 }
 
+/// The pipeline's deploy command, as the spec's deployer runs it: a folder of manifests for
+/// kubectl, a chart for Helm (the release and chart are the user's to fill in).
+fn deploy_command(spec: &AccessSpec, ns: &str) -> String {
+    match spec.deployer() {
+        Deployer::Apply => format!("kubectl apply{ns} --filename deploy/"),
+        Deployer::ServerSide => format!("kubectl apply --server-side{ns} --filename deploy/"),
+        Deployer::Helm => format!("helm upgrade --install my-app ./chart{ns}"),
+    }
+}
+
 /// A GitHub Actions workflow: the kubeconfig is an environment secret, decoded to
 /// `~/.kube/config` with mode 0400, as the documented example does.
 pub fn github_actions(spec: &AccessSpec) -> Result<Snippet, SpecErrors> {
@@ -33,6 +44,7 @@ pub fn github_actions(spec: &AccessSpec) -> Result<Snippet, SpecErrors> {
 /// [`github_actions`] of a spec already validated ([`crate::outputs::Outputs`]).
 pub(crate) fn github_actions_of(spec: &AccessSpec) -> Snippet {
     let ns = namespace_flag(spec);
+    let deploy = deploy_command(spec, &ns);
     let text = format!(
         r#"name: deploy
 on:
@@ -55,7 +67,7 @@ jobs:
       - name: Check the access
         run: kubectl auth can-i --list{ns}
       - name: Deploy
-        run: kubectl apply{ns} --filename deploy/
+        run: {deploy}
 "#
     );
     Snippet {
@@ -77,11 +89,18 @@ pub fn gitlab_ci(spec: &AccessSpec) -> Result<Snippet, SpecErrors> {
 /// [`gitlab_ci`] of a spec already validated ([`crate::outputs::Outputs`]).
 pub(crate) fn gitlab_ci_of(spec: &AccessSpec) -> Snippet {
     let ns = namespace_flag(spec);
+    let deploy = deploy_command(spec, &ns);
+    // Helm's image has kubectl too, for the access check.
+    let image = if spec.deployer() == Deployer::Helm {
+        "dtzar/helm-kubectl:latest"
+    } else {
+        "bitnami/kubectl:latest"
+    };
     let text = format!(
         r#"deploy:
   stage: deploy
   image:
-    name: bitnami/kubectl:latest
+    name: {image}
     entrypoint: [""]
   # Protected variables reach pipelines of protected branches only.
   rules:
@@ -91,7 +110,7 @@ pub(crate) fn gitlab_ci_of(spec: &AccessSpec) -> Snippet {
     - printf '%s' "${SECRET_NAME}" | base64 -d > "$CI_PROJECT_DIR/.kubeconfig"
     - export KUBECONFIG="$CI_PROJECT_DIR/.kubeconfig"
     - kubectl auth can-i --list{ns}
-    - kubectl apply{ns} --filename deploy/
+    - {deploy}
 "#
     );
     Snippet {
@@ -115,6 +134,21 @@ mod tests {
         let gitlab = gitlab_ci(&spec).unwrap();
         insta::assert_snapshot!(format!("{}\n# store: {}\n", github.text, github.store_hint));
         insta::assert_snapshot!(format!("{}\n# store: {}\n", gitlab.text, gitlab.store_hint));
+    }
+
+    #[test]
+    fn the_snippets_deploy_as_the_spec_says() {
+        let mut spec = PRESETS[1].spec();
+        for (deployer, command) in [
+            (None, "kubectl apply --filename deploy/"),
+            (Some(Deployer::ServerSide), "kubectl apply --server-side --filename deploy/"),
+            (Some(Deployer::Helm), "helm upgrade --install my-app ./chart"),
+        ] {
+            spec.deployer = deployer;
+            assert!(github_actions(&spec).unwrap().text.contains(&format!("run: {command}\n")));
+            assert!(gitlab_ci(&spec).unwrap().text.contains(&format!("- {command}\n")));
+        }
+        assert!(gitlab_ci(&spec).unwrap().text.contains("helm-kubectl"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::derive::Deployer;
 use crate::duration::TokenDuration;
 
 /// `apiVersion` of a `CiCdAccess` document.
@@ -142,8 +143,31 @@ pub struct AccessSpec {
     pub server: Option<String>,
     #[serde(default)]
     pub token: TokenKind,
+    /// How the pipeline deploys (`apply`, `server-side`, `helm`); `None` is `kubectl apply`.
+    /// It shapes the CI snippets; the Role holds what the deployer needs as ordinary rules
+    /// ([`crate::draft::switch_deployer`]), so every check reads the rules alone.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deployer_from_text"
+    )]
+    pub deployer: Option<Deployer>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+/// `deployer:` as written, through [`Deployer`]'s own words (the CLI's `--deployer`).
+fn deployer_from_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Deployer>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    // Its own message rather than the derivation's error type, whose Display the page
+    // would otherwise carry for every variant.
+    text.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "deployer {text:?} is unknown; use apply, server-side or helm"
+        ))
+    })
 }
 
 fn default_name() -> String {
@@ -167,6 +191,7 @@ impl Default for AccessSpec {
             cluster_name: default_cluster_name(),
             server: None,
             token: TokenKind::Secret,
+            deployer: None,
             rules: Vec::new(),
         }
     }
@@ -232,6 +257,11 @@ impl AccessSpec {
         serde_yaml::to_string(self).unwrap_or_default()
     }
 
+    /// How the pipeline deploys: the one given, else `kubectl apply`.
+    pub fn deployer(&self) -> Deployer {
+        self.deployer.unwrap_or(Deployer::Apply)
+    }
+
     /// Namespace for display: the given one or a note that the current one is used.
     pub fn namespace_or_current(&self) -> &str {
         self.namespace.as_deref().unwrap_or("(current namespace)")
@@ -283,6 +313,25 @@ mod tests {
             ..AccessSpec::default()
         };
         assert_eq!(AccessSpec::parse_documents(&spec.to_yaml()).unwrap(), vec![spec]);
+    }
+
+    #[test]
+    fn the_deployer_is_read_in_the_cli_words_and_left_out_when_apply() {
+        let read = |line: &str| {
+            AccessSpec::parse_documents(&format!(
+                "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\n{line}\n"
+            ))
+            .map(|specs| specs[0].deployer)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(read("deployer: helm"), Ok(Some(Deployer::Helm)));
+        assert_eq!(read("deployer: server-side"), Ok(Some(Deployer::ServerSide)));
+        assert_eq!(read(""), Ok(None));
+        assert!(read("deployer: ansible").unwrap_err().contains("ansible"));
+        let helm = AccessSpec { deployer: Some(Deployer::Helm), ..AccessSpec::default() };
+        assert!(helm.to_yaml().contains("deployer: helm\n"), "{}", helm.to_yaml());
+        assert!(!AccessSpec::default().to_yaml().contains("deployer"));
+        assert_eq!(AccessSpec::parse_documents(&helm.to_yaml()).unwrap(), vec![helm]);
     }
 
     #[test]

@@ -282,6 +282,8 @@ fn is_resource(value: &str) -> bool {
     }
 }
 
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
 /// Checks the rules a Role will hold. Role rules cannot name non-resource URLs.
 pub fn validate_rules(rules: &[Rule]) -> Vec<ValidationError> {
     let mut errors = Vec::new();
@@ -348,9 +350,21 @@ pub fn validate_rules(rules: &[Rule]) -> Vec<ValidationError> {
                 );
             }
         }
+        // The objects a name can limit are named as DNS-1123 subdomains, except the RBAC
+        // kinds (path segments, `system:...`): an uppercase name or one with a space never
+        // matches an object, so the rule would grant nothing.
+        let rbac = rule.api_groups.iter().any(|g| g == RBAC_GROUP || g == "*");
         for name in &rule.resource_names {
-            if let Err(reason) = validate_path_segment(name) {
-                push(at("resourceNames"), name, &format!("a resource name {reason}"));
+            if rbac {
+                if let Err(reason) = validate_path_segment(name) {
+                    push(at("resourceNames"), name, &format!("a resource name {reason}"));
+                }
+            } else if let Err(reason) = validate_subdomain(name) {
+                push(
+                    at("resourceNames"),
+                    name,
+                    &format!("{} cannot name an object: {reason}", Shown::new(name)),
+                );
             }
         }
     }
@@ -447,6 +461,23 @@ pub fn overlapping_pipelines(specs: &[AccessSpec]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_names_are_object_names() {
+        let named = |group: &str, names: &[&str]| {
+            validate_rules(&[Rule::new(&[group], &["configmaps"], &["get"]).with_names(names)])
+        };
+        assert_eq!(named("", &["app-config", "a.b"]), vec![]);
+        for bad in ["My-Config", "my app"] {
+            let errors = named("", &[bad]);
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert_eq!(errors[0].field(), "rules[0].resourceNames");
+            assert!(errors[0].reason().contains("DNS-1123 subdomain"), "{}", errors[0].reason());
+        }
+        assert!(named("", &["My App"])[0].reason().contains("try \"my-app\""));
+        // RBAC objects are named as path segments.
+        assert_eq!(named(RBAC_GROUP, &["system:Deployer"]), vec![]);
+    }
 
     #[test]
     fn names_follow_the_api_server() {

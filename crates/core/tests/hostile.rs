@@ -111,7 +111,8 @@ fn hostile_inputs() {
         ("resources", "Deployments".into(), Some("a resource is a lowercase plural")),
         ("resources", "pods/exec/x".into(), Some("a resource is a lowercase plural")),
         ("resources", "pods/exec".into(), None),
-        ("resourceNames", "a/b".into(), Some("a resource name may not contain")),
+        ("resourceNames", "a/b".into(), Some("cannot name an object")),
+        ("resourceNames", "My App".into(), Some("DNS-1123 subdomain")),
         ("resourceNames", "web".into(), None),
     ];
     assert!(cases.len() >= 50, "the table must stay at 50 or more rows");
