@@ -13,6 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use cicd_access_core::AccessSpec;
+use cicd_access_core::derive::Deployer;
+use cicd_access_core::draft::add_resource;
 use cicd_access_core::manifest::build_manifests;
 use cicd_access_core::preset;
 use cicd_access_core::script::render_script;
@@ -45,13 +47,14 @@ fn the_page_end_to_end() {
     let namespace = cluster.namespace();
     let admin = namespace.admin();
 
-    // What the page must produce: the Welkin preset, this namespace, plus statefulsets
-    // (the catalog adds them to the rule with the same group and verbs).
+    // What the page must produce: the Welkin preset (deployed with Helm), this namespace,
+    // plus statefulsets with the verbs Helm needs to deploy them (the page's "deploy").
     let mut expected = AccessSpec {
         namespace: Some(namespace.name().to_owned()),
         ..preset::find("welkin-user-demo").unwrap().spec()
     };
-    expected.rules[1].resources.push("statefulsets".into());
+    assert_eq!(expected.deployer, Some(Deployer::Helm));
+    add_resource(&mut expected.rules, "apps", "statefulsets", Deployer::Helm.verbs());
     let manifests = build_manifests(&expected).unwrap().to_yaml();
 
     // A real token Secret for the kubeconfig step.
@@ -63,6 +66,14 @@ fn the_page_end_to_end() {
         Ok(filled.then_some(out.stdout))
     })
     .unwrap();
+
+    // A bound token of the same ServiceAccount, and the CA the Secret carries.
+    let bound_token = admin.run(&["create", "token", "ci-cd", "--duration", "1h"]);
+    assert!(bound_token.success(), "kubectl create token: {}", bound_token.stderr);
+    let ca = serde_json::from_str::<Value>(&secret).unwrap()["data"]["ca.crt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let work = tempfile::tempdir().unwrap();
     let screenshots = root.join("target/screenshots");
@@ -78,6 +89,9 @@ fn the_page_end_to_end() {
             "nobody": fixture("can-i-list/nobody.no-headers.txt"),
         },
         "forbidden": fixture("forbidden/welkin-role.server-side.txt"),
+        "boundToken": bound_token.stdout.trim(),
+        "ca": ca,
+        "roleFile": workspace().join("tests/fixtures/welkin-user-demo-role.yaml"),
     });
     let input_path = work.path().join("input.json");
     let output_path = work.path().join("output.json");
@@ -116,9 +130,46 @@ fn the_page_end_to_end() {
     for who in ["namespace-admin", "forbidden"] {
         let text = verdict(who);
         assert!(text.contains("will refuse"), "{who}: {text}");
-        assert!(text.contains("monitoring.coreos.com"), "{who}: {text}");
-        assert!(text.contains("Two ways out"), "{who}: {text}");
+        assert!(text.contains("- monitoring.coreos.com"), "the rules as a Role's YAML: {text}");
+        assert!(!text.contains("APIGroups:"), "not in Go's struct form: {text}");
+        assert!(text.contains("escalate") && text.contains("remove those rules"), "{who}: {text}");
+        assert!(text.contains("Drop the rules I lack"), "{who}: {text}");
     }
+    assert!(out["lackingMarked"].as_u64().unwrap_or(0) > 0, "the rules lacking are marked");
+    assert_eq!(out["adminRequestButton"], 1, "a request for the administrator to copy");
+    assert_eq!(out["lackingAfterDrop"], 0, "{}", field("verdictAfterDrop"));
+    assert!(
+        !field("verdictAfterDrop").contains("refuse this Role"),
+        "{}",
+        field("verdictAfterDrop")
+    );
+    assert_eq!(field("manifestsAfterDropUndone"), manifests, "Undo brings the dropped rules back");
+
+    // Helm: the Role, the snippet and the link follow it; back to kubectl apply undoes it.
+    assert!(field("helmManifests").contains("- secrets"), "{}", field("helmManifests"));
+    assert!(field("helmGithub").contains("helm upgrade --install"), "{}", field("helmGithub"));
+    assert_eq!(out["helmUrlChanged"], true);
+    assert!(!field("applyManifests").contains("secrets"), "{}", field("applyManifests"));
+    assert!(
+        field("github").contains("helm upgrade --install"),
+        "the Helm preset deploys with helm"
+    );
+    assert!(
+        field("deployTitle").starts_with("get, create, patch: kubectl apply"),
+        "the deploy shortcut says what it grants: {}",
+        field("deployTitle")
+    );
+    assert!(field("namesError").contains("DNS-1123 subdomain"), "{}", field("namesError"));
+    assert_eq!(out["focusAfterBrowse"], "catalog-list", "focus after Browse all");
+    assert_eq!(out["focusAfterChip"], "undo-button", "focus after removing a chip");
+    assert!(field("undoText").contains("Removed services"), "{}", field("undoText"));
+    let start = build_manifests(&preset::find("deployment-service-ingress").unwrap().spec())
+        .unwrap()
+        .to_yaml();
+    assert_eq!(field("undoneManifests"), start, "Undo after a chip's removal");
+    assert_eq!(field("presetUndoneManifests"), start, "Undo after a preset");
+    let top = out["outputsTopWhileEditing"].as_f64().unwrap_or(-1.0);
+    assert!((0.0..100.0).contains(&top), "the outputs stay in view at 1280 px: top {top}");
     assert!(verdict("nobody").contains("will refuse"), "{}", verdict("nobody"));
 
     // The kubeconfig the page assembled is accepted by the control plane, as the pipeline.
@@ -138,6 +189,25 @@ fn the_page_end_to_end() {
         .as_str()
         .unwrap()
         .to_owned();
+    assert!(
+        field("otherSecretError").contains("step 1 names the token Secret"),
+        "{}",
+        field("otherSecretError")
+    );
+    let parts = field("kubeconfigParts");
+    assert!(parts.contains(&cluster.server()) && !parts.contains(&token), "{parts}");
+    let issued = std::fs::read_to_string(&kubeconfig).unwrap();
+    let decoded = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        field("clipboardBase64"),
+    )
+    .unwrap();
+    assert_eq!(decoded, issued.as_bytes(), "the base64 form is the kubeconfig");
+    // The bound token's kubeconfig works too, and says when it stops.
+    assert!(field("boundHint").contains("kubectl create token 'ci-cd'"), "{}", field("boundHint"));
+    assert_eq!(out["boundSecretField"], 0, "no Secret is asked for in bound mode");
+    assert!(field("boundParts").contains("expires"), "{}", field("boundParts"));
+    cluster.kubectl_with(&PathBuf::from(field("boundKubeconfigPath"))).ok(&["get", "deployments"]);
     for url in [field("shareUrl"), field("urlAfterSecret")] {
         assert!(
             !url.contains(&token) && !url.contains("token"),
@@ -156,6 +226,32 @@ fn the_page_end_to_end() {
     assert_eq!(field("sharedNamespace"), namespace.name());
     assert_eq!(field("importedManifests"), manifests, "importing the exported spec file");
     assert!(field("importNotice").contains("Imported"), "{}", field("importNotice"));
+    assert!(
+        field("roleImportNotice").contains("read Role ci-cd with 7 rules"),
+        "{}",
+        field("roleImportNotice")
+    );
+    let welkin = build_manifests(&preset::find("welkin-user-demo").unwrap().spec()).unwrap();
+    let role_yaml = &welkin.documents()[0].yaml;
+    assert!(field("roleImportManifests").contains(role_yaml.as_str()), "the imported Role");
+    assert!(field("roleSummary").contains("every Secret"), "{}", field("roleSummary"));
+    assert_eq!(out["embedH1"], 1, "the embed has its h1");
+    assert!(out["narrowJumpTop"].as_f64().is_some_and(|t| t.abs() < 50.0), "the jump at 400 px");
+    assert_ne!(field("darkBackground"), "rgb(244, 246, 250)", "the dark scheme");
+
+    // Embedded by the loader in a host page with its own strict CSP.
+    let heights = &out["embedHeights"];
+    let height = |at: &str| heights[at].as_f64().unwrap_or(-1.0);
+    assert!(
+        height("loaded") > 0.0 && height("loaded") != 640.0,
+        "the iframe takes the page's height: {heights}"
+    );
+    assert!(height("grown") > height("loaded") && height("shrunk") < height("grown"), "{heights}");
+    assert!(strings(&out["hostCsp"]).is_empty(), "the host page's CSP: {:?}", out["hostCsp"]);
+
+    // Zero axe-core violations in every state the test reached.
+    assert!(out["axeStates"].as_array().is_some_and(|s| s.len() >= 12), "{}", out["axeStates"]);
+    assert!(out["axe"].as_array().is_some_and(Vec::is_empty), "axe-core: {:#}", out["axe"]);
     assert_eq!(out["embedHasHeader"], false);
     assert_eq!(field("embedManifests"), manifests, "the embed view");
     assert!(
@@ -166,11 +262,15 @@ fn the_page_end_to_end() {
 
     // Every request went to the page's own origin, for its own files; no CSP violation.
     let origin = field("origin");
+    let host = field("hostOrigin");
     let files: Vec<String> = std::fs::read_dir(&dist)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
     for url in strings(&out["requests"]) {
+        if url == format!("{host}/") {
+            continue;
+        }
         let Some(path) = url.strip_prefix(&format!("{origin}/")) else {
             panic!("the page requested {url}, not one of its own files");
         };

@@ -65,6 +65,15 @@ const crashed = (error) => {
   document.body.prepend(note);
 };
 addEventListener('error', (event) => crashed(event.error));
+// Framed as ?embed (embed.js): tell the host the page's height, so its iframe fits the
+// content. Only the height is posted; the host's loader checks that it came from here.
+if (parent !== window && /(^|[?&])embed(=|&|$)/.test(location.search.slice(1))) {
+  let posted = 0;
+  new ResizeObserver(() => {
+    const height = Math.ceil(document.body.getBoundingClientRect().height);
+    if (height !== posted) parent.postMessage({ type: 'cicd-access:height', height: (posted = height) }, '*');
+  }).observe(document.body);
+}
 addEventListener('unhandledrejection', (event) => crashed(event.reason));
 const packed = '${deflated.toString('base64')}';
 const bytes = Uint8Array.fromBase64 ? Uint8Array.fromBase64(packed) : Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
@@ -101,6 +110,8 @@ if (release && css) {
   if (linked === html) throw new Error(`index.html has no <link> with integrity for ${css}`);
   html = linked;
 }
+// The documentation loader keeps its name: docs link to embed.js, not to a hash.
+writeFileSync(join(staging, 'embed.js'), release ? esbuild([join(source, 'web/embed.js'), '--minify', '--log-level=warning']) : readFileSync(join(source, 'web/embed.js')));
 if (/<script(?![^>]*\bsrc=)[^>]*>/.test(html)) throw new Error('index.html still has an inline <script>');
 writeFileSync(htmlPath, html);
 console.log(`finish.mjs: ${bootName} carries ${wasmName} (${wasm.length} bytes, ${deflated.length} deflated)${release ? ', wasm-opt -Oz, zopfli, esbuild --minify' : ''}`);

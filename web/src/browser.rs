@@ -32,14 +32,23 @@ pub fn replace_hash(fragment: &str) {
 }
 
 /// The full share link for `fragment`, without `?embed`.
-pub fn share_link(fragment: &str, embed: bool) -> String {
+pub fn share_link(fragment: &str) -> String {
     let Some(location) = web_sys::window().map(|w| w.location()) else {
         return format!("#{fragment}");
     };
     let origin = location.origin().unwrap_or_default();
     let path = location.pathname().unwrap_or_default();
-    let query = if embed { "?embed" } else { "" };
-    format!("{origin}{path}{query}#{fragment}")
+    format!("{origin}{path}#{fragment}")
+}
+
+/// The folder the page is served from (`https://docs.example.com/cicd-access/`), where
+/// `embed.js` lives beside it.
+pub fn page_base() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
+    let origin = location.origin().unwrap_or_default();
+    let path = location.pathname().unwrap_or_default();
+    let folder = path.rfind('/').map_or("/", |at| &path[..=at]);
+    format!("{origin}{folder}")
 }
 
 /// Copies `text` to the clipboard; the result arrives asynchronously in `done`.
@@ -92,4 +101,20 @@ pub fn focus(id: &str) {
     {
         let _ = element.focus();
     }
+}
+
+/// Focuses the element with `id` once the page has rendered the change just made (the
+/// element may be new, or the focused one about to go).
+pub fn focus_soon(id: &str) {
+    let id = id.to_owned();
+    gloo::timers::callback::Timeout::new(0, move || focus(&id)).forget();
+}
+
+/// Scrolls the element `id` into view and focuses the element `focus` (or `id` itself).
+pub fn reveal(id: &str, focus_id: &str) {
+    let document = web_sys::window().and_then(|w| w.document());
+    if let Some(element) = document.as_ref().and_then(|d| d.get_element_by_id(id)) {
+        element.scroll_into_view();
+    }
+    focus(focus_id);
 }

@@ -2,40 +2,15 @@
 //! learn whether the API server will accept the Role, and if not, exactly what is missing.
 
 use cicd_access_core::AccessSpec;
-use cicd_access_core::assessment::{Assessment, Evidence, Verdict, Writer, assess};
-use cicd_access_core::coverage::compact_string;
+use cicd_access_core::assessment::Verdict;
+use cicd_access_core::remedy::{admin_request, lacking_in_role, rules_yaml, ways_out};
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use crate::field::rich;
-use crate::state::{Action, MAX_PASTE};
-use crate::use_store;
-
-/// What the pasted text says about the access in the form: the core's assessment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Shown {
-    /// Nothing pasted yet.
-    Empty,
-    Assessed(Box<Assessment>),
-    Unreadable(String),
-}
-
-/// Reads a pasted 403, `can-i --list` table or SelfSubjectRulesReview and has the core
-/// assess the access in `spec` against it, as the page's script writes it.
-pub fn shown(text: &str, spec: &AccessSpec) -> Shown {
-    if text.len() > MAX_PASTE {
-        return Shown::Unreadable(
-            "the pasted text is over 1 MB; paste only the command's output".into(),
-        );
-    }
-    match Evidence::read(text) {
-        Ok(None) => Shown::Empty,
-        Ok(Some(evidence)) => {
-            Shown::Assessed(Box::new(assess(&evidence, spec, Writer::KubectlApply)))
-        }
-        Err(e) => Shown::Unreadable(e.to_string()),
-    }
-}
+use crate::outputs::CopyDownload;
+use crate::state::{Action, Shown};
+use crate::{Dispatch, use_store};
 
 #[function_component(CheckPanel)]
 pub fn check_panel() -> Html {
@@ -48,7 +23,7 @@ pub fn check_panel() -> Html {
             ));
         })
     };
-    let result = shown(&store.check_text, &store.spec);
+    let dispatch = crate::use_dispatch();
     html! {
         <section class="card" aria-labelledby="check-title">
             <h2 id="check-title"><span class="step">{ "4" }</span>{ "Check before applying" }</h2>
@@ -62,13 +37,13 @@ pub fn check_panel() -> Html {
                     aria-describedby="check-result" />
             </div>
             <div id="check-result" aria-live="polite">
-                { render_verdict(&result) }
+                { render_verdict(&store.check, &store.spec, &dispatch) }
             </div>
         </section>
     }
 }
 
-fn render_verdict(result: &Shown) -> Html {
+fn render_verdict(result: &Shown, spec: &AccessSpec, dispatch: &Dispatch) -> Html {
     let assessment = match result {
         Shown::Empty => return html! {},
         Shown::Unreadable(message) => {
@@ -83,23 +58,37 @@ fn render_verdict(result: &Shown) -> Html {
         Verdict::Refused => "bad",
         Verdict::Undecided => "warn",
     };
-    let role = &assessment.role;
+    let lacking = lacking_in_role(assessment);
+    let ways = ways_out(assessment, spec);
+    let drop = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| {
+            dispatch.dispatch(Action::DropLacking);
+            crate::browser::focus_soon("undo-button");
+        })
+    };
     html! {
         <div class={classes!("verdict", class)} id="verdict">
             <p><strong>{ assessment.headline() }</strong><span class="muted">{ format!(" Read {}.", assessment.source) }</span></p>
-            if !role.allowed() {
-                <ul class="missing" aria-label="Missing rules">
-                    { for role.missing.iter().map(|r| html! { <li><code>{ compact_string(r) }</code></li> }) }
-                </ul>
+            if !lacking.is_empty() {
+                <p class="also">{ "The rules you lack (marked in step 2):" }</p>
+                <pre class="code small" id="missing-rules" tabindex="0" role="region" aria-label="The rules you lack, as a Role's rules">{ rules_yaml(lacking) }</pre>
             }
             if !assessment.missing_for_steps.is_empty() {
                 <p class="also">{ "You also lack the rights to write the objects themselves:" }</p>
-                <ul class="missing" aria-label="Missing rights to write the objects">
-                    { for assessment.missing_for_steps.iter().map(|r| html! { <li><code>{ compact_string(r) }</code></li> }) }
-                </ul>
+                <pre class="code small" id="missing-steps" tabindex="0" role="region" aria-label="The rights the steps lack, as a Role's rules">{ rules_yaml(&assessment.missing_for_steps) }</pre>
             }
             { for assessment.notes.iter().map(|n| html! { <p class="note">{ rich(n) }</p> }) }
-            <pre class="code small" id="explain">{ assessment.explain() }</pre>
+            if !ways.is_empty() {
+                <p class="also">{ "Ways out:" }</p>
+                <ol class="ways" id="ways-out">{ for ways.iter().map(|w| html! { <li>{ rich(w) }</li> }) }</ol>
+                <div class="buttons">
+                    if !lacking.is_empty() {
+                        <button type="button" id="drop-lacking" onclick={drop}>{ "Drop the rules I lack" }</button>
+                    }
+                    <CopyDownload text={admin_request(assessment, spec)} file="cicd-access-request.txt" what="the request for your administrator" />
+                </div>
+            }
         </div>
     }
 }

@@ -2,7 +2,7 @@
 //! the core derives with the reason for each verb, and take them into the rule builder.
 
 use cicd_access_core::coverage::compact_string;
-use cicd_access_core::derive::{Deployer, Derivation, DeriveOptions, Source, derive};
+use cicd_access_core::derive::{ByName, Deployer, Derivation, DeriveOptions, Source, derive};
 use cicd_access_core::draft::merge_rules;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -17,7 +17,11 @@ pub fn derive_panel() -> Html {
     // re-render on every keystroke elsewhere.
     let dispatch = use_dispatch();
     let text = use_state(String::new);
-    let deployer = use_state(|| Deployer::Apply);
+    let deployer = {
+        let dispatch = dispatch.clone();
+        use_state(move || dispatch.latest().form.deployer)
+    };
+    let by_name = use_state(ByName::default);
     let delete = use_state(|| false);
     let result = use_state(|| None::<Result<Derivation, String>>);
     let on_text = {
@@ -37,6 +41,15 @@ pub fn derive_panel() -> Html {
             result.set(None);
         })
     };
+    let on_by_name = {
+        let by_name = by_name.clone();
+        let result = result.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            by_name.set(value.parse().unwrap_or_default());
+            result.set(None);
+        })
+    };
     let on_delete = {
         let delete = delete.clone();
         let result = result.clone();
@@ -49,6 +62,7 @@ pub fn derive_panel() -> Html {
         let text = text.clone();
         let deployer = deployer.clone();
         let delete = delete.clone();
+        let by_name = by_name.clone();
         let result = result.clone();
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| {
@@ -61,6 +75,7 @@ pub fn derive_panel() -> Html {
             let options = DeriveOptions {
                 namespace: dispatch.latest().spec.namespace.clone(),
                 delete: *delete,
+                by_name: *by_name,
                 ..DeriveOptions::new(*deployer)
             };
             let derived = derive(&[Source::new("pasted", (*text).clone())], &options)
@@ -99,6 +114,15 @@ pub fn derive_panel() -> Html {
                             <option value={d.to_string()} selected={*deployer == d}>{ d.command() }</option>
                         }) }
                     </select>
+                </div>
+                <div class="field">
+                    <label for="derive-by-name">{ "Limit rules to the objects' names" }</label>
+                    <select id="derive-by-name" onchange={on_by_name} aria-describedby="derive-by-name-hint">
+                        { for [(ByName::Secrets, "Secrets"), (ByName::All, "every kind"), (ByName::None, "none")].into_iter().map(|(b, label)| html! {
+                            <option value={b.to_string()} selected={*by_name == b}>{ label }</option>
+                        }) }
+                    </select>
+                    <p class="hint" id="derive-by-name-hint">{ "A get on every Secret reads every credential of the namespace, so Secrets are named by default; naming every kind is tighter, but a new object then needs a new rule." }</p>
                 </div>
                 <label class="check"><input type="checkbox" id="derive-delete" checked={*delete} onchange={on_delete} />
                     { "The pipeline also removes them (uninstall, prune)" }</label>

@@ -59,9 +59,9 @@ pub fn text_field(props: &TextFieldProps) -> Html {
                 <p class="hint" id={hint_id}>{ hint.clone() }</p>
             }
             if invalid {
-                <ul class="errors" id={error_id} role="alert">
-                    { for props.errors.iter().map(|e| html! { <li>{ e }</li> }) }
-                </ul>
+                <div class="errors" id={error_id} role="alert">
+                    <ul>{ for props.errors.iter().map(|e| html! { <li>{ e }</li> }) }</ul>
+                </div>
             }
         </div>
     }
@@ -80,9 +80,9 @@ pub fn errors(props: &ErrorsProps) -> Html {
         return html! {};
     }
     html! {
-        <ul class="errors" id={props.id.clone()} role="alert">
-            { for props.errors.iter().map(|e| html! { <li>{ e }</li> }) }
-        </ul>
+        <div class="errors" id={props.id.clone()} role="alert">
+            <ul>{ for props.errors.iter().map(|e| html! { <li>{ e }</li> }) }</ul>
+        </div>
     }
 }
 

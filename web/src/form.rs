@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use cicd_access_core::derive::Deployer;
 use cicd_access_core::draft::Draft;
 use cicd_access_core::outputs::Outputs;
 use cicd_access_core::validate::{SpecErrors, ValidationError};
@@ -26,6 +27,8 @@ pub struct Form {
     pub server: String,
     pub bound: bool,
     pub duration: String,
+    /// How the pipeline deploys: the CI snippets, the "deploy" shortcut and the lint follow it.
+    pub deployer: Deployer,
     /// Shared, so that copying the state on a keystroke elsewhere does not copy the rules,
     /// and the rule list sees at once that they did not change.
     pub rules: Rc<Vec<Rule>>,
@@ -48,6 +51,7 @@ impl Form {
             server: spec.server.clone().unwrap_or_default(),
             bound,
             duration,
+            deployer: spec.deployer(),
             rules: Rc::new(spec.rules.clone()),
         }
     }
@@ -64,7 +68,7 @@ impl Form {
                 TokenDuration::SHORTEST
             })
         });
-        let spec = Draft {
+        let mut spec = Draft {
             namespace: (!self.current_namespace).then(|| self.namespace.clone()),
             rules: self.rules.to_vec(),
             service_account: Some(self.service_account.clone()),
@@ -77,6 +81,7 @@ impl Form {
             ..Draft::default()
         }
         .build();
+        spec.deployer = (self.deployer != Deployer::Apply).then_some(self.deployer);
         (spec, duration_error)
     }
 }

@@ -4,6 +4,8 @@
 //! stored, or logged; it leaves the page only as the file the user downloads or copies.
 
 use cicd_access_core::kubeconfig::DEFAULT_FILE;
+use cicd_access_core::script::kubeconfig_inputs;
+use cicd_access_core::snippet::SECRET_NAME;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
@@ -40,9 +42,24 @@ pub fn kubeconfig_panel() -> Html {
         let store = store.clone();
         Callback::from(move |_: MouseEvent| store.dispatch(Action::ClearSecret))
     };
-    let secret_name =
-        if store.form.bound { "SECRET".to_owned() } else { store.form.secret.clone() };
-    let namespace = store.spec.namespace.clone().unwrap_or_else(|| "NAMESPACE".to_owned());
+    let on_token = {
+        let store = store.clone();
+        Callback::from(move |e: InputEvent| {
+            store.dispatch(Action::SetTokenText(
+                e.target_unchecked_into::<HtmlTextAreaElement>().value(),
+            ));
+        })
+    };
+    let on_ca = {
+        let store = store.clone();
+        Callback::from(move |e: InputEvent| {
+            store.dispatch(Action::SetCaText(
+                e.target_unchecked_into::<HtmlTextAreaElement>().value(),
+            ));
+        })
+    };
+    let inputs = kubeconfig_inputs(&store.spec);
+    let command = |at: usize| inputs.get(at).cloned().unwrap_or_default();
     let server_placeholder = if store.form.server.trim().is_empty() {
         "https://api.example.com:6443".to_owned()
     } else {
@@ -56,18 +73,35 @@ pub fn kubeconfig_panel() -> Html {
                 { " The page has no server to talk to (its Content-Security-Policy forbids every connection); the token is never put in the address bar, stored, or logged, and is forgotten when you leave." }
             </p>
             <form class="kubeconfig" onsubmit={assemble}>
-                <div class="field">
-                    <label for="secret-text">{ "The token Secret" }</label>
-                    <textarea id="secret-text" rows="6" spellcheck="false" autocomplete="off" value={store.secret_text.clone()}
-                        oninput={on_secret} aria-describedby="secret-text-hint" class="secret" />
-                    <p class="hint" id="secret-text-hint">{ "Paste the output of " }
-                        <code class="inline">{ format!("kubectl get secret {secret_name} --namespace {namespace} --output json") }</code>{ " (or yaml)." }</p>
-                </div>
+                if store.form.bound {
+                    <p class="lead" id="bound-path">{ "A bound token is not kept in the cluster: make one, paste it here with your cluster's CA, and the page writes the kubeconfig. Or let the Script tab, or " }
+                        <code class="inline">{ "kubectl cicd apply --token-duration DURATION" }</code>{ ", do all of it for you." }</p>
+                    <div class="field">
+                        <label for="token-text">{ "The bound token" }</label>
+                        <textarea id="token-text" rows="3" spellcheck="false" autocomplete="off" value={store.token_text.clone()}
+                            oninput={on_token} aria-describedby="token-text-hint" class="secret" />
+                        <p class="hint" id="token-text-hint">{ "Paste the output of " }<code class="inline">{ command(0) }</code></p>
+                    </div>
+                    <div class="field">
+                        <label for="ca-text">{ "The cluster's CA" }</label>
+                        <textarea id="ca-text" rows="2" spellcheck="false" autocomplete="off" value={store.ca_text.clone()}
+                            oninput={on_ca} aria-describedby="ca-text-hint" />
+                        <p class="hint" id="ca-text-hint">{ "Paste the output of " }<code class="inline">{ command(1) }</code>{ " (base64), or the PEM." }</p>
+                    </div>
+                } else {
+                    <div class="field">
+                        <label for="secret-text">{ "The token Secret" }</label>
+                        <textarea id="secret-text" rows="6" spellcheck="false" autocomplete="off" value={store.secret_text.clone()}
+                            oninput={on_secret} aria-describedby="secret-text-hint" class="secret" />
+                        <p class="hint" id="secret-text-hint">{ "Paste the output of " }
+                            <code class="inline">{ command(0) }</code>{ " (or yaml)." }</p>
+                    </div>
+                }
                 <TextField id="kubeconfig-server" label="API server URL" value={store.kubeconfig_server.clone()} oninput={(*on_server).clone()}
                     placeholder={server_placeholder} hint="The address the pipeline uses; empty takes the one from step 1." />
                 <div class="buttons">
                     <button type="submit" id="assemble">{ "Assemble kubeconfig" }</button>
-                    <button type="button" class="ghost" id="clear-secret" onclick={clear}>{ "Forget the pasted Secret" }</button>
+                    <button type="button" class="ghost" id="clear-secret" onclick={clear}>{ if store.form.bound { "Forget the pasted token" } else { "Forget the pasted Secret" } }</button>
                 </div>
             </form>
             { match &store.kubeconfig {
@@ -75,9 +109,17 @@ pub fn kubeconfig_panel() -> Html {
                 Some(Err(message)) => html! { <div class="verdict warn" role="alert" id="kubeconfig-error"><strong>{ "No kubeconfig. " }</strong>{ message }</div> },
                 Some(Ok(config)) => html! {
                     <div class="verdict ok" id="kubeconfig-ready">
-                        <p><strong>{ "kubeconfig ready." }</strong>{ format!(" Namespace {}, server {}. It holds the token: store it as a protected CI/CD secret and delete the file afterwards.",
-                            if config.namespace.is_empty() { "(from the Secret)" } else { &config.namespace }, config.server) }</p>
-                        <CopyDownload text={config.text.clone()} file={DEFAULT_FILE} what="the kubeconfig" mime="application/yaml" />
+                        <p><strong>{ "kubeconfig ready." }</strong>{ " It holds the token: store it as a protected CI/CD secret and delete the file afterwards. What it holds besides the token:" }</p>
+                        <dl class="parts" id="kubeconfig-parts">
+                            { for config.shown.iter().map(|(label, value)| html! {
+                                <><dt>{ *label }</dt><dd>{ value }</dd></>
+                            }) }
+                        </dl>
+                        <div class="buttons">
+                            <CopyDownload text={config.text.clone()} file={DEFAULT_FILE} what="the kubeconfig" mime="application/yaml" />
+                            <CopyDownload text={config.base64()} file={format!("{DEFAULT_FILE}.b64")} what="the kubeconfig in base64 (for the CI secret)" />
+                        </div>
+                        <p class="hint">{ "The base64 form, on one line, is what the GitHub Actions and GitLab CI snippets read from " }<code class="inline">{ SECRET_NAME }</code>{ "." }</p>
                     </div>
                 },
             } }

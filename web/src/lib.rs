@@ -17,6 +17,7 @@ pub mod rules;
 pub mod share;
 pub mod state;
 pub mod store;
+pub mod undo;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -146,6 +147,8 @@ fn page(props: &PageProps) -> Html {
     if props.embed {
         return html! {
             <main class="page embed" id="app-ready">
+                <h1 class="visually-hidden">{ "cicd-access: a least-privilege kubeconfig for one CI/CD pipeline" }</h1>
+                <ToOutputs />
                 <NoticeBar />
                 <access::AccessForm />
                 <rules::RoleEditor />
@@ -156,6 +159,7 @@ fn page(props: &PageProps) -> Html {
     }
     html! {
         <>
+            <ToOutputs skip=true />
             <header class="top">
                 <div class="top-inner">
                     <div class="brand">
@@ -179,18 +183,19 @@ fn page(props: &PageProps) -> Html {
                     { "Describe the pipeline's access, pick what it deploys, and get the Role, ServiceAccount, RoleBinding and token Secret, the kubectl steps that apply them, and the CI snippet. " }
                     <strong>{ "Everything runs in this page; nothing you type or paste is sent anywhere." }</strong>
                 </p>
-                <div class="columns">
+                <ToOutputs />
+                // One grid for the whole page: the outputs stay beside the form, the check and
+                // the kubeconfig steps included, instead of scrolling away at the end of a row.
+                <div class="columns main">
                     <div class="column">
                         <access::AccessForm />
                         <rules::RoleEditor />
+                        <check::CheckPanel />
+                        <kubeconfig::KubeconfigPanel />
                     </div>
                     <div class="column">
                         <outputs::OutputsPanel />
                     </div>
-                </div>
-                <div class="columns">
-                    <div class="column"><check::CheckPanel /></div>
-                    <div class="column"><kubeconfig::KubeconfigPanel /></div>
                 </div>
             </main>
             <footer class="foot">
@@ -201,6 +206,27 @@ fn page(props: &PageProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq, Debug)]
+struct ToOutputsProps {
+    /// The skip link: first on the page, seen only when focused.
+    #[prop_or_default]
+    skip: bool,
+}
+
+/// A way to the outputs without tabbing or scrolling through the form: the skip link, and
+/// on one-column layouts a visible button. A button, not a `#` link: the fragment holds the
+/// access spec.
+#[function_component(ToOutputs)]
+fn to_outputs(props: &ToOutputsProps) -> Html {
+    let onclick = Callback::from(|_: MouseEvent| browser::reveal("outputs-title", "tab-manifests"));
+    let (class, text) = if props.skip {
+        ("skip", "Skip to the outputs")
+    } else {
+        ("small ghost to-outputs", "Jump to the outputs ↓")
+    };
+    html! { <button type="button" class={class} {onclick}>{ text }</button> }
+}
+
 /// The page's message (share link copied, import failed, ...), with its dismiss button.
 #[function_component(NoticeBar)]
 fn notice_bar() -> Html {
@@ -208,7 +234,7 @@ fn notice_bar() -> Html {
     let Some(notice) = store.notice.clone() else { return html! {} };
     let dismiss = Callback::from(move |_: MouseEvent| store.dispatch(Action::SetNotice(None)));
     html! {
-        <div class={classes!("notice", notice.error.then_some("bad"))} role="alert" id="notice">
+        <div class={classes!("notice", notice.error.then_some("bad"))} role={if notice.error { "alert" } else { "status" }} id="notice">
             <span>{ notice.text }</span>
             <button type="button" class="ghost small" onclick={dismiss} aria-label="Dismiss the message">{ "Dismiss" }</button>
         </div>
@@ -222,7 +248,7 @@ fn embed_foot() -> Html {
     html! {
         <footer class="embed-foot">
             // A spec too large for a link opens the full page at its defaults.
-            <a href={browser::share_link(&link::encode_link(&store.spec).unwrap_or_default(), false)} target="_blank" rel="noopener">
+            <a href={browser::share_link(&link::encode_link(&store.spec).unwrap_or_default())} target="_blank" rel="noopener">
                 { "Open in the full page: check, kubeconfig, export ↗" }</a>
         </footer>
     }

@@ -81,6 +81,27 @@ struct CodeProps {
     text: AttrValue,
     id: AttrValue,
     label: AttrValue,
+    /// Colour YAML's keys and comments.
+    #[prop_or_default]
+    yaml: bool,
+}
+
+/// One line of YAML with its key (`  - name:`'s `name`) and a whole-line comment marked; the
+/// text is unchanged, so copying and the tests read the same bytes.
+fn yaml_line(line: &str) -> Html {
+    let body = line.trim_start_matches([' ', '-']);
+    let indent = &line[..line.len() - body.len()];
+    if body.starts_with('#') {
+        return html! { <>{ indent }<span class="c">{ body }</span></> };
+    }
+    let key_end = body.find(": ").or_else(|| body.strip_suffix(":\n").map(str::len));
+    match key_end {
+        Some(end) if end > 0 && !body[..end].contains([' ', '"', '\'', '{']) => {
+            let (key, rest) = body.split_at(end);
+            html! { <>{ indent }<span class="k">{ key }</span>{ rest }</> }
+        }
+        _ => html! { { line } },
+    }
 }
 
 /// Lines per block of a shown text.
@@ -107,8 +128,12 @@ fn chunks(text: &str, lines: usize) -> impl Iterator<Item = &str> {
 #[function_component(Code)]
 fn code(props: &CodeProps) -> Html {
     html! {
-        <pre class="code" id={props.id.clone()} tabindex="0" aria-label={props.label.clone()}><code>
-            { for chunks(&props.text, CHUNK_LINES).map(|chunk| html! { <span class="chunk">{ chunk.to_owned() }</span> }) }
+        <pre class="code" id={props.id.clone()} tabindex="0" role="region" aria-label={props.label.clone()}><code>
+            { for chunks(&props.text, CHUNK_LINES).map(|chunk| if props.yaml {
+                html! { <span class="chunk">{ for chunk.split_inclusive('\n').map(yaml_line) }</span> }
+            } else {
+                html! { <span class="chunk">{ chunk.to_owned() }</span> }
+            }) }
         </code></pre>
     }
 }
@@ -146,7 +171,7 @@ pub fn outputs_panel() -> Html {
     };
     html! {
         <section class="card outputs" aria-labelledby="outputs-title">
-            <h2 id="outputs-title"><span class="step">{ "3" }</span>{ "Apply it" }</h2>
+            <h2 id="outputs-title" tabindex="-1"><span class="step">{ "3" }</span>{ "Apply it" }</h2>
             <div class="tabs" role="tablist" aria-label="Outputs" {onkeydown}>
                 { for TABS.iter().map(|(t, id, label)| {
                     let selected = *t == *tab;
@@ -203,7 +228,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                                 <div class="output">
                                     <div class="output-head"><h3>{ format!("{} {}", d.kind, d.name) }</h3>
                                         <CopyDownload text={d.yaml.clone()} file={file} what={what.clone()} mime="application/yaml" /></div>
-                                    <Code text={d.yaml.clone()} id={format!("manifest-{}", d.kind.to_ascii_lowercase())} label={what} />
+                                    <Code text={d.yaml.clone()} id={format!("manifest-{}", d.kind.to_ascii_lowercase())} label={what} yaml=true />
                                 </div>
                             }
                         }) }
@@ -211,7 +236,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                         <div class="output">
                             <div class="output-head"><h3>{ "cicd-access.yaml" }<span class="muted">{ " — kubectl apply -f cicd-access.yaml" }</span></h3>
                                 <CopyDownload text={AttrValue::from(outputs.manifests().to_owned())} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
-                            <Code text={AttrValue::from(outputs.manifests().to_owned())} id="manifests" label="All manifests" />
+                            <Code text={AttrValue::from(outputs.manifests().to_owned())} id="manifests" label="All manifests" yaml=true />
                         </div>
                     }
                 </>
@@ -250,7 +275,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                     <div class="output-head"><h3>{ snippet.path }</h3>
                         <CopyDownload text={snippet.text.clone()} file={snippet.path.rsplit('/').next().unwrap_or(snippet.path).to_owned()}
                             what={format!("the {} snippet", snippet.path)} mime="application/yaml" /></div>
-                    <Code text={snippet.text.clone()} id={id} label={snippet.path} />
+                    <Code text={snippet.text.clone()} id={id} label={snippet.path} yaml=true />
                 </div>
             }
         }

@@ -2,7 +2,8 @@
 //! resources (CRDs: group + plural).
 
 use cicd_access_core::Rule;
-use cicd_access_core::catalog::{self, CatalogEntry, DEPLOY_VERBS, READ_VERBS, group_label};
+use cicd_access_core::catalog::{self, CatalogEntry, READ_VERBS, deploy_shortcut, group_label};
+use cicd_access_core::derive::Deployer;
 use cicd_access_core::validate::validate_rules;
 use yew::prelude::*;
 
@@ -14,15 +15,25 @@ fn subset(verbs: &[&str], entry: &CatalogEntry) -> Vec<String> {
     verbs.iter().filter(|v| entry.supports(v)).map(|v| (*v).to_owned()).collect()
 }
 
+#[derive(Properties, PartialEq, Debug)]
+pub struct PickerProps {
+    /// Whose verbs "deploy" adds.
+    pub deployer: Deployer,
+}
+
 #[function_component(CatalogPicker)]
-pub fn catalog_picker() -> Html {
+pub fn catalog_picker(props: &PickerProps) -> Html {
     let store = use_dispatch();
     let query = use_state(String::new);
     // The list is ~60 rows; it is built when asked for, which keeps the first render light.
     let browsing = use_state(|| false);
     let browse = {
         let browsing = browsing.clone();
-        Callback::from(move |_: MouseEvent| browsing.set(true))
+        Callback::from(move |_: MouseEvent| {
+            browsing.set(true);
+            // The button goes away: focus moves to the list it opened.
+            crate::browser::focus_soon("catalog-list");
+        })
     };
     let oninput = {
         let query = query.clone();
@@ -31,6 +42,7 @@ pub fn catalog_picker() -> Html {
     let found = catalog::search(&query);
     let groups: Vec<&str> =
         catalog::groups().into_iter().filter(|g| found.iter().any(|e| e.group == *g)).collect();
+    let (deploy_verbs, deploy_why) = deploy_shortcut(props.deployer);
     let add = |entry: &CatalogEntry, verbs: Vec<String>| {
         let store = store.clone();
         let group = entry.group.to_owned();
@@ -55,7 +67,7 @@ pub fn catalog_picker() -> Html {
                     <span class="hint">{ "or type to search" }</span>
                 </div>
             } else {
-            <div class="catalog" tabindex="-1">
+            <div class="catalog" id="catalog-list" tabindex="0" role="region" aria-label="Built-in resources">
                 if found.is_empty() {
                     <p class="empty">{ "No built-in namespaced resource matches. A CRD? Add it as a custom resource." }</p>
                 }
@@ -66,7 +78,7 @@ pub fn catalog_picker() -> Html {
                             { for found.iter().filter(|e| e.group == *group).map(|entry| {
                                 let resource = entry.resource();
                                 let read = subset(READ_VERBS, entry);
-                                let deploy = subset(DEPLOY_VERBS, entry);
+                                let deploy = subset(deploy_verbs, entry);
                                 let label = |what: &str| format!("Add {resource} ({}) {what}", group_label(group));
                                 html! {
                                     <li class="entry">
@@ -74,13 +86,13 @@ pub fn catalog_picker() -> Html {
                                             if entry.subresource.is_empty() { <span class="kind">{ entry.kind }</span> }
                                         </span>
                                         <span class="entry-actions">
-                                            if deploy.len() > read.len() {
+                                            if deploy.iter().any(|v| !read.contains(v)) {
                                                 <button type="button" class="small" onclick={add(entry, deploy.clone())}
-                                                    aria-label={label("with deploy verbs")} title={deploy.join(", ")}>{ "deploy" }</button>
+                                                    aria-label={label(&format!("with deploy verbs ({})", deploy.join(", ")))} title={deploy_why.clone()}>{ "deploy" }</button>
                                             }
                                             if !read.is_empty() {
                                                 <button type="button" class="small ghost" onclick={add(entry, read.clone())}
-                                                    aria-label={label("read-only")} title={read.join(", ")}>{ "read" }</button>
+                                                    aria-label={label(&format!("read-only ({})", read.join(", ")))} title={format!("{}: read, never change", read.join(", "))}>{ "read" }</button>
                                             }
                                             if read.is_empty() && deploy.is_empty() {
                                                 <button type="button" class="small ghost" onclick={add(entry, entry.verbs.iter().map(|v| (*v).to_owned()).collect())}
@@ -100,12 +112,13 @@ pub fn catalog_picker() -> Html {
 }
 
 #[function_component(CustomResource)]
-pub fn custom_resource() -> Html {
+pub fn custom_resource(props: &PickerProps) -> Html {
     let store = use_dispatch();
+    let (deploy_verbs, deploy_why) = deploy_shortcut(props.deployer);
     let group = use_state(String::new);
     let plural = use_state(String::new);
     let attempted = use_state(|| false);
-    let candidate = Rule::new(&[group.trim()], &[plural.trim()], DEPLOY_VERBS);
+    let candidate = Rule::new(&[group.trim()], &[plural.trim()], deploy_verbs);
     let errors = validate_rules(std::slice::from_ref(&candidate));
     let of = |field: &str| -> Vec<String> {
         if !*attempted {
@@ -176,7 +189,7 @@ pub fn custom_resource() -> Html {
             <TextField id="custom-plural" label="Resource (plural)" value={(*plural).clone()} oninput={set(&plural)}
                 placeholder="e.g. servicemonitors" hint="As in kubectl api-resources, NAME column." errors={plural_errors} />
             <div class="buttons">
-                <button type="button" id="custom-add-deploy" onclick={add(DEPLOY_VERBS)}>{ "Add with deploy verbs" }</button>
+                <button type="button" id="custom-add-deploy" onclick={add(deploy_verbs)} title={deploy_why}>{ "Add with deploy verbs" }</button>
                 <button type="button" class="ghost" id="custom-add-read" onclick={add(READ_VERBS)}>{ "Add read-only" }</button>
             </div>
         </div>

@@ -31,20 +31,22 @@ pub fn share_bar() -> Html {
                     return;
                 }
             };
-            let link = browser::share_link(&fragment, embed);
             let text = if embed {
+                // The loader sizes the iframe to the page; without script, the link remains.
+                let base = browser::page_base();
                 format!(
-                    "<iframe src=\"{link}\" title=\"cicd-access\" width=\"100%\" height=\"900\" loading=\"lazy\"></iframe>"
+                    "<script src=\"{base}embed.js\" defer></script>\n<cicd-access spec=\"{fragment}\"><a href=\"{}\">Open cicd-access</a></cicd-access>",
+                    browser::share_link(&fragment)
                 )
             } else {
-                link
+                browser::share_link(&fragment)
             };
             let dispatch = dispatch.clone();
             browser::copy(&text, move |result| match result {
                 Ok(()) if embed => notice(
                     &dispatch,
                     false,
-                    "Copied an <iframe> for your documentation: it opens this access in the compact view.",
+                    "Copied the embed code for your documentation: embed.js and a <cicd-access> element that opens this access in the compact view, sized to its content.",
                 ),
                 Ok(()) => notice(
                     &dispatch,

@@ -4,10 +4,13 @@
 
 use std::rc::Rc;
 
-use cicd_access_core::draft::add_resource;
+use cicd_access_core::assessment::{Assessment, Evidence, Writer, assess};
+use cicd_access_core::derive::Deployer;
+use cicd_access_core::draft::{add_resource, switch_deployer, typed_names};
+use cicd_access_core::kubeconfig::{Issued, kubeconfig_for_access, kubeconfig_from_token};
 use cicd_access_core::outputs::Outputs;
 use cicd_access_core::preset;
-use cicd_access_core::rule_syntax::split_names;
+use cicd_access_core::remedy::{lacking_in_role, without_lacking};
 use cicd_access_core::share;
 use cicd_access_core::{AccessSpec, Rule};
 use yew::Reducible;
@@ -32,6 +35,8 @@ pub enum Action {
     SetServer(String),
     SetBound(bool),
     SetDuration(String),
+    /// How the pipeline deploys: the rules gain or lose what the deployer itself needs.
+    SetDeployer(Deployer),
     /// Replace the rules with a preset's (`None`: an empty Role).
     ApplyPreset(Option<String>),
     /// Replace the rules (derived from manifests).
@@ -58,10 +63,18 @@ pub enum Action {
         rule: usize,
         text: String,
     },
+    /// Take out of the rules what the pasted check says you lack.
+    DropLacking,
+    /// Put back the rules as they were before the last preset, removal or drop.
+    Undo,
     /// Replace the whole form (import, share link).
     Load(Box<AccessSpec>),
     SetCheckText(String),
     SetSecretText(String),
+    /// A bound token, pasted from `kubectl create token`.
+    SetTokenText(String),
+    /// The cluster's CA for a bound token's kubeconfig.
+    SetCaText(String),
     SetKubeconfigServer(String),
     /// Assemble the kubeconfig from the pasted Secret.
     AssembleKubeconfig,
@@ -76,21 +89,48 @@ pub struct Notice {
     pub text: String,
 }
 
-/// The assembled kubeconfig. It holds the token: it lives in memory only, is never shown
-/// in the URL, storage or logs, and is dropped when the pasted Secret changes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Kubeconfig {
-    pub text: String,
-    pub namespace: String,
-    pub server: String,
+/// The rules as they were before a change that replaced or removed some, for its undo.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Undo {
+    pub rules: Rc<Vec<Rule>>,
+    pub deployer: Deployer,
+    /// What was done, for the undo bar: "Replaced 3 rules with the preset …".
+    pub what: String,
 }
 
-impl std::fmt::Debug for Kubeconfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kubeconfig")
-            .field("namespace", &self.namespace)
-            .field("server", &self.server)
-            .finish_non_exhaustive()
+/// What the pasted check text says about the access in the form: the core's assessment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    /// Nothing pasted yet.
+    Empty,
+    Assessed(Box<Assessment>),
+    Unreadable(String),
+}
+
+impl Shown {
+    /// Reads a pasted 403, `can-i --list` table or SelfSubjectRulesReview and has the core
+    /// assess the access in `spec` against it, as the page's script writes it.
+    pub fn of(text: &str, spec: &AccessSpec) -> Shown {
+        if text.len() > MAX_PASTE {
+            return Shown::Unreadable(
+                "the pasted text is over 1 MB; paste only the command's output".into(),
+            );
+        }
+        match Evidence::read(text) {
+            Ok(None) => Shown::Empty,
+            Ok(Some(evidence)) => {
+                Shown::Assessed(Box::new(assess(&evidence, spec, Writer::KubectlApply)))
+            }
+            Err(e) => Shown::Unreadable(e.to_string()),
+        }
+    }
+
+    /// The Role's rules the pasted check says you lack; empty when the Role is accepted.
+    pub fn missing(&self) -> &[Rule] {
+        match self {
+            Shown::Assessed(assessment) => lacking_in_role(assessment),
+            Shown::Empty | Shown::Unreadable(_) => &[],
+        }
     }
 }
 
@@ -102,10 +142,18 @@ pub struct State {
     pub spec: Rc<AccessSpec>,
     pub outputs: Result<Rc<Outputs>, Problems>,
     pub check_text: String,
+    /// The core's verdict on `check_text` for `spec`.
+    pub check: Rc<Shown>,
     pub secret_text: String,
+    /// A pasted bound token: held like the Secret, never shown or stored.
+    pub token_text: String,
+    pub ca_text: String,
     pub kubeconfig_server: String,
-    pub kubeconfig: Option<Result<Kubeconfig, String>>,
+    /// The assembled kubeconfig. It holds the token: it lives in memory only, is never
+    /// shown in the URL, storage or logs, and is dropped when what it was made from changes.
+    pub kubeconfig: Option<Result<Rc<Issued>, String>>,
     pub notice: Option<Notice>,
+    pub undo: Option<Undo>,
 }
 
 impl Default for State {
@@ -124,10 +172,14 @@ impl State {
             spec,
             outputs,
             check_text: String::new(),
+            check: Rc::new(Shown::Empty),
             secret_text: String::new(),
+            token_text: String::new(),
+            ca_text: String::new(),
             kubeconfig_server: String::new(),
             kubeconfig: None,
             notice: None,
+            undo: None,
         }
     }
 
@@ -155,29 +207,28 @@ impl State {
         }
     }
 
-    fn assemble_kubeconfig(&self) -> Result<Kubeconfig, String> {
+    fn assemble_kubeconfig(&self) -> Result<Rc<Issued>, String> {
         let server = self.effective_kubeconfig_server();
         if server.is_empty() {
             return Err("give the server URL the pipeline reaches the API server at, e.g. https://api.example.com:6443".into());
         }
-        if self.secret_text.len() > MAX_PASTE {
-            return Err("the pasted text is larger than any Secret; paste the output of `kubectl get secret NAME -o json`".into());
-        }
-        let text = cicd_access_core::kubeconfig::kubeconfig_from_secret(
-            &self.secret_text,
-            server,
-            &self.form.cluster_name,
-            Some(&self.form.service_account),
-        )
-        .map_err(|e| e.to_string())?;
-        let namespace = cicd_access_core::kubeconfig::parse_secret_text(&self.secret_text)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/metadata/namespace").and_then(|n| n.as_str()).map(str::to_owned)
-            })
-            .unwrap_or_default();
-        Ok(Kubeconfig { text, namespace, server: server.to_owned() })
+        let issued = if self.form.bound {
+            kubeconfig_from_token(&self.token_text, &self.ca_text, server, &self.spec)
+        } else {
+            kubeconfig_for_access(&self.secret_text, server, &self.spec)
+        };
+        issued.map(Rc::new).map_err(|e| e.to_string())
     }
+
+    /// Keeps the rules and deployer as they are now for [`Action::Undo`].
+    fn remember(&mut self, what: String) {
+        self.undo =
+            Some(Undo { rules: self.form.rules.clone(), deployer: self.form.deployer, what });
+    }
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The rule at `index`, unshared first; `None` (and the rules left shared) when out of range.
@@ -194,6 +245,45 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         let mut form_changed = true;
+        let check_changed = matches!(action, Action::SetCheckText(_));
+        // A change to the rules other than one that can be undone ends the undo's offer.
+        let rules_before = Rc::clone(&next.form.rules);
+        let undoable = matches!(
+            action,
+            Action::ApplyPreset(_)
+                | Action::RemoveRule(_)
+                | Action::RemoveResource { .. }
+                | Action::DropLacking
+                | Action::SetRules(_)
+                | Action::Undo
+        );
+        match &action {
+            Action::ApplyPreset(name) => {
+                let title =
+                    name.as_deref().and_then(preset::find).map_or("an empty Role", |p| p.title);
+                next.remember(format!(
+                    "Replaced {} with {title}.",
+                    count(self.form.rules.len(), "rule")
+                ));
+            }
+            Action::RemoveRule(index) if *index < self.form.rules.len() => {
+                next.remember(format!("Removed rule {}.", index + 1));
+            }
+            Action::RemoveResource { rule, resource } if *rule < self.form.rules.len() => {
+                next.remember(format!("Removed {resource} from rule {}.", rule + 1));
+            }
+            Action::DropLacking => {
+                next.remember("Dropped what you lack from the rules.".to_owned());
+            }
+            Action::SetRules(rules) => {
+                next.remember(format!(
+                    "Replaced {} with {} derived from the manifests.",
+                    count(self.form.rules.len(), "rule"),
+                    count(rules.len(), "rule")
+                ));
+            }
+            _ => {}
+        }
         let form = &mut next.form;
         match action {
             Action::SetNamespace(v) => form.namespace = v,
@@ -206,13 +296,23 @@ impl Reducible for State {
             Action::SetServer(v) => form.server = v,
             Action::SetBound(v) => form.bound = v,
             Action::SetDuration(v) => form.duration = v,
+            Action::SetDeployer(deployer) => {
+                form.rules = Rc::new(switch_deployer(&form.rules, form.deployer, deployer));
+                form.deployer = deployer;
+            }
             Action::ApplyPreset(name) => {
-                form.rules = Rc::new(
-                    name.as_deref()
-                        .and_then(preset::find)
-                        .map(preset::Preset::rules)
-                        .unwrap_or_default(),
-                );
+                let preset = name.as_deref().and_then(preset::find);
+                form.rules = Rc::new(preset.map(preset::Preset::rules).unwrap_or_default());
+                form.deployer = preset.and_then(|p| p.deployer).unwrap_or(Deployer::Apply);
+            }
+            Action::DropLacking => {
+                form.rules = Rc::new(without_lacking(&form.rules, self.check.missing()));
+            }
+            Action::Undo => {
+                if let Some(undo) = next.undo.take() {
+                    next.form.rules = undo.rules;
+                    next.form.deployer = undo.deployer;
+                }
             }
             Action::SetRules(rules) => form.rules = Rc::new(rules),
             Action::AddResource { group, resource, verbs } => {
@@ -250,7 +350,7 @@ impl Reducible for State {
             }
             Action::SetResourceNames { rule, text } => {
                 if let Some(r) = rule_mut(&mut form.rules, rule) {
-                    r.resource_names = split_names(&text);
+                    r.resource_names = typed_names(&text);
                 }
             }
             Action::Load(spec) => {
@@ -266,6 +366,16 @@ impl Reducible for State {
                 next.kubeconfig = None;
                 form_changed = false;
             }
+            Action::SetTokenText(text) => {
+                next.token_text = text;
+                next.kubeconfig = None;
+                form_changed = false;
+            }
+            Action::SetCaText(text) => {
+                next.ca_text = text;
+                next.kubeconfig = None;
+                form_changed = false;
+            }
             Action::SetKubeconfigServer(text) => {
                 next.kubeconfig_server = text;
                 next.kubeconfig = None;
@@ -277,6 +387,7 @@ impl Reducible for State {
             }
             Action::ClearSecret => {
                 next.secret_text.clear();
+                next.token_text.clear();
                 next.kubeconfig = None;
                 form_changed = false;
             }
@@ -289,6 +400,14 @@ impl Reducible for State {
             let (spec, outputs) = regenerate(&next.form);
             next.spec = spec;
             next.outputs = outputs;
+            // A kubeconfig checked against other names is not this access's.
+            next.kubeconfig = None;
+        }
+        if form_changed || check_changed {
+            next.check = Rc::new(Shown::of(&next.check_text, &next.spec));
+        }
+        if !undoable && !Rc::ptr_eq(&rules_before, &next.form.rules) {
+            next.undo = None;
         }
         Rc::new(next)
     }
@@ -368,5 +487,63 @@ mod tests {
         let state = reduce(state, Action::AssembleKubeconfig);
         let message = state.kubeconfig.unwrap().unwrap_err();
         assert!(message.contains("server URL"), "{message}");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn helm_changes_the_role_the_snippet_and_the_link_and_back() {
+        let start = State::default();
+        let helm = reduce(start.clone(), Action::SetDeployer(Deployer::Helm));
+        assert_eq!(helm.spec.deployer, Some(Deployer::Helm));
+        assert_eq!(helm.form.rules.len(), start.form.rules.len() + 1);
+        let outputs = helm.outputs.as_ref().unwrap();
+        assert!(outputs.github().text.contains("helm upgrade --install"));
+        assert!(outputs.manifests().contains("- secrets"));
+        assert_ne!(share::encode_link(&helm.spec), share::encode_link(&start.spec));
+        let back = reduce(helm, Action::SetDeployer(Deployer::Apply));
+        assert_eq!(back.spec, start.spec);
+        let welkin = reduce(start, Action::ApplyPreset(Some("welkin-user-demo".into())));
+        assert_eq!(welkin.form.deployer, Deployer::Helm, "the Helm preset deploys with helm");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_preset_a_removal_and_a_drop_can_be_undone() {
+        let start = State::default();
+        let replaced = reduce(start.clone(), Action::ApplyPreset(Some("read-only".into())));
+        assert!(replaced.undo.as_ref().is_some_and(|u| u.what.starts_with("Replaced 3 rules")));
+        assert_eq!(reduce(replaced, Action::Undo).form, start.form);
+        let removed = reduce(start.clone(), Action::RemoveRule(0));
+        let restored = reduce(removed, Action::Undo);
+        assert_eq!(restored.form, start.form);
+        assert!(restored.undo.is_none());
+        let removed = reduce(start.clone(), Action::RemoveRule(0));
+        let edited = reduce(removed, Action::ToggleVerb { rule: 0, verb: "get".into() });
+        assert!(edited.undo.is_none(), "another edit ends the offer");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn what_the_check_says_is_lacking_can_be_dropped() {
+        let start = State::default();
+        let held = "Resources   Non-Resource URLs   Resource Names   Verbs\ndeployments.apps   []   []   [*]\nservices   []   []   [*]\n";
+        let checked = reduce(start, Action::SetCheckText(held.into()));
+        assert!(!checked.check.missing().is_empty(), "{:?}", checked.check);
+        let dropped = reduce(checked, Action::DropLacking);
+        assert!(dropped.check.missing().is_empty(), "{:?}", dropped.check);
+        assert!(matches!(&*dropped.check, Shown::Assessed(a) if a.role.allowed()));
+        assert_eq!(dropped.form.rules.len(), 2, "the Ingress rule is gone");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_name_with_a_space_or_capitals_is_an_error_at_the_field() {
+        let state =
+            reduce(State::default(), Action::SetResourceNames { rule: 0, text: "my app".into() });
+        assert_eq!(state.form.rules[0].resource_names, ["my app"]);
+        assert_eq!(state.outputs.unwrap_err().for_field("rules[0].resourceNames").len(), 1);
+        let state =
+            reduce(State::default(), Action::SetResourceNames { rule: 0, text: "web, Api".into() });
+        assert!(state.outputs.unwrap_err().for_field("rules[0]")[0].contains("\"Api\""));
     }
 }
