@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cicd_access_core::derive::{self, ByName, Deployer, HelmWait, KindOverride};
+use cicd_access_core::duration::MaxAge;
 use cicd_access_core::lint::LintOptions;
 use cicd_access_core::rule_syntax::parse_rule;
 use cicd_access_core::{Rule, TokenDuration, preset};
@@ -135,6 +136,22 @@ pub enum Command {
         /// `text` for people, `json` for machines.
         #[arg(short, long, value_enum, default_value_t = Format::Text)]
         output: Format,
+    },
+    /// Every access this tool manages in the namespace (or all, -A): identity, Role, drift,
+    /// bindings wider than its Role, token age; exit 1 when anything is wider, drifted or
+    /// invalidated. With --preset/--rule/-f, drift is against that spec.
+    Status {
+        /// Every namespace.
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+        #[command(flatten)]
+        access: AccessArgs,
+        /// A Secret token older than this is due for rotation.
+        #[arg(long, value_name = "DURATION", default_value = "90d", value_parser = parse_max_age)]
+        max_age: MaxAge,
+        /// `text` for people, `json` or `yaml` for machines.
+        #[arg(short, long, value_enum, default_value_t = StatusFormat::Text)]
+        output: StatusFormat,
     },
     /// Replace the token: new Secret, new token, new kubeconfig; the old token stops working.
     Rotate {
@@ -289,6 +306,13 @@ pub enum Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DryRun {
     None,
     Server,
@@ -296,6 +320,10 @@ pub enum DryRun {
 
 fn parse_rule_arg(value: &str) -> Result<Rule, String> {
     parse_rule(value).map_err(|e| e.to_string())
+}
+
+fn parse_max_age(value: &str) -> Result<MaxAge, String> {
+    value.parse::<MaxAge>().map_err(|e| e.to_string())
 }
 
 fn parse_token_duration(value: &str) -> Result<TokenDuration, String> {
@@ -412,7 +440,7 @@ mod tests {
         let mut cli = Cli::command().term_width(100);
         cli.build();
         insta::assert_snapshot!("help", cli.render_help().to_string());
-        for sub in ["generate", "check", "apply", "kubeconfig", "verify", "revoke", "rotate"] {
+        for sub in ["generate", "check", "apply", "kubeconfig", "verify", "revoke", "status", "rotate"] {
             let command = cli.find_subcommand_mut(sub).unwrap();
             insta::assert_snapshot!(format!("help_{sub}"), command.render_help().to_string());
         }

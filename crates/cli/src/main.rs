@@ -23,7 +23,9 @@ use clap::Parser as _;
 use futures::StreamExt as _;
 use serde::Serialize;
 
-use crate::args::{AccessArgs, Cli, Command, DryRun, Format, GenerateFormat, WriteArgs};
+use crate::args::{
+    AccessArgs, Cli, Command, DryRun, Format, GenerateFormat, StatusFormat, WriteArgs,
+};
 use crate::cluster::Cluster;
 use crate::output::{Progress, print};
 use crate::pipeline::{ApplyOptions, Pipeline};
@@ -187,6 +189,42 @@ async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> R
             emit(&pipelines, results, *output, pipeline::RevokeReport::text, |r| {
                 r.token_dead != Some(false)
             })
+        }
+        Command::Status { all_namespaces, access, max_age, output } => {
+            let expected = if access.has_rules() {
+                let specs = specs(access, namespace.as_deref())?;
+                let [spec] = specs.as_slice() else {
+                    return Err(Problem::usage(
+                        "status compares with one access; the spec file has several",
+                    )
+                    .hint("run status once per pipeline, each with its own spec file")
+                    .into());
+                };
+                Some(spec.rules.clone())
+            } else {
+                None
+            };
+            if *all_namespaces && expected.is_some() {
+                return Err(Problem::usage("-A with a spec would compare every namespace's access with one spec")
+                    .hint("drop -A and pass -n NAMESPACE, or drop the spec to compare each Role with the rules it was applied with")
+                    .into());
+            }
+            let cluster = cluster::connect(&cli.cluster).await?;
+            let scope = if *all_namespaces {
+                None
+            } else {
+                Some(namespace.clone().unwrap_or_else(|| cluster.namespace.clone()))
+            };
+            progress.set("reading the accesses");
+            let report =
+                pipeline::status(&cluster, scope.as_deref(), expected, max_age.days()).await?;
+            progress.finish();
+            match output {
+                StatusFormat::Text => print(&report.text())?,
+                StatusFormat::Json => print(&json(&report))?,
+                StatusFormat::Yaml => print(&serde_yaml::to_string(&report)?)?,
+            }
+            Ok(if report.failed() { FAILED } else { 0 })
         }
         Command::Rotate { access, write, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;

@@ -131,6 +131,52 @@ impl FromStr for TokenDuration {
     }
 }
 
+/// How old a Secret token may get before `status` says to rotate it (`--max-age`): whole
+/// days (`90d`) or `h`/`m`/`s` as for tokens, from an hour to ten years.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MaxAge {
+    seconds: u64,
+}
+
+impl MaxAge {
+    /// Whole days, rounded down (a token's age is counted in days).
+    pub fn days(self) -> u64 {
+        self.seconds / 86_400
+    }
+}
+
+/// Why a `--max-age` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MaxAgeError {
+    #[error("max age {value:?} is not a duration; write e.g. 90d, 30d or 2160h")]
+    Syntax { value: String },
+    #[error("max age {value:?} is outside 1d to 3650d; write e.g. 90d")]
+    OutOfRange { value: String },
+}
+
+impl FromStr for MaxAge {
+    type Err = MaxAgeError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let value = || text.to_owned();
+        let seconds = match text.strip_suffix('d') {
+            Some(days) if !days.is_empty() && days.bytes().all(|b| b.is_ascii_digit()) => days
+                .parse::<u64>()
+                .ok()
+                .and_then(|d| d.checked_mul(86_400))
+                .ok_or(MaxAgeError::OutOfRange { value: value() })?,
+            _ => total_seconds(text, false).map_err(|e| match e {
+                Unreadable::Syntax => MaxAgeError::Syntax { value: value() },
+                Unreadable::Overflow => MaxAgeError::OutOfRange { value: value() },
+            })?,
+        };
+        if !(86_400..=3650 * 86_400).contains(&seconds) {
+            return Err(MaxAgeError::OutOfRange { value: value() });
+        }
+        Ok(MaxAge { seconds })
+    }
+}
+
 /// A day: no step of the procedure waits that long; a longer wait is a typo.
 pub const MAX_TIMEOUT_SECONDS: u64 = 24 * 3600;
 
@@ -191,6 +237,22 @@ impl<'de> Deserialize<'de> for TokenDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_ages_are_days_or_durations_within_bounds() {
+        assert_eq!("90d".parse::<MaxAge>().unwrap().days(), 90);
+        assert_eq!("48h".parse::<MaxAge>().unwrap().days(), 2);
+        for (text, fragment) in [
+            ("soon", "write e.g. 90d"),
+            ("0d", "outside"),
+            ("99999999999999999999d", "outside"),
+            ("3651d", "outside"),
+            ("d", "write e.g."),
+        ] {
+            let error = text.parse::<MaxAge>().unwrap_err().to_string();
+            assert!(error.contains(fragment), "{text}: {error}");
+        }
+    }
 
     #[test]
     fn parses_kubectl_durations() {

@@ -5,6 +5,7 @@ mod apply;
 mod check;
 mod revoke;
 mod rotate;
+mod status;
 mod verify;
 
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub use apply::{ApplyOptions, ApplyReport, apply, kubeconfig};
 pub use check::{CheckReport, check};
 pub use revoke::{RevokeReport, revoke};
 pub use rotate::rotate;
+pub use status::status;
 pub use verify::verify_file;
 
 /// The one field manager of every server-side apply.
