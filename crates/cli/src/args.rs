@@ -440,7 +440,9 @@ mod tests {
         let mut cli = Cli::command().term_width(100);
         cli.build();
         insta::assert_snapshot!("help", cli.render_help().to_string());
-        for sub in ["generate", "check", "apply", "kubeconfig", "verify", "revoke", "status", "rotate"] {
+        for sub in
+            ["generate", "check", "apply", "kubeconfig", "verify", "revoke", "status", "rotate"]
+        {
             let command = cli.find_subcommand_mut(sub).unwrap();
             insta::assert_snapshot!(format!("help_{sub}"), command.render_help().to_string());
         }
