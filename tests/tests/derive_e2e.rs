@@ -614,7 +614,7 @@ fn rules_by_name_are_sufficient_minimal_and_reach_no_other_object() {
         options.delete = true;
         options.by_name = ByName::All;
         let derivation =
-            derive(&[Source::new("app.yaml", &named_app(1, false))], &options).expect("derivable");
+            derive(&[Source::new("app.yaml", named_app(1, false))], &options).expect("derivable");
         let rules = derivation.rules();
         if !server_side {
             assert!(

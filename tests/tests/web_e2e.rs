@@ -195,7 +195,7 @@ fn the_page_end_to_end() {
         field("otherSecretError")
     );
     let parts = field("kubeconfigParts");
-    assert!(parts.contains(&cluster.server()) && !parts.contains(&token), "{parts}");
+    assert!(parts.contains(cluster.server()) && !parts.contains(&token), "{parts}");
     let issued = std::fs::read_to_string(&kubeconfig).unwrap();
     let decoded = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
@@ -207,7 +207,7 @@ fn the_page_end_to_end() {
     assert!(field("boundHint").contains("kubectl create token 'ci-cd'"), "{}", field("boundHint"));
     assert_eq!(out["boundSecretField"], 0, "no Secret is asked for in bound mode");
     assert!(field("boundParts").contains("expires"), "{}", field("boundParts"));
-    cluster.kubectl_with(&PathBuf::from(field("boundKubeconfigPath"))).ok(&["get", "deployments"]);
+    cluster.kubectl_with(PathBuf::from(field("boundKubeconfigPath"))).ok(&["get", "deployments"]);
     for url in [field("shareUrl"), field("urlAfterSecret")] {
         assert!(
             !url.contains(&token) && !url.contains("token"),
@@ -243,8 +243,8 @@ fn the_page_end_to_end() {
     let heights = &out["embedHeights"];
     let height = |at: &str| heights[at].as_f64().unwrap_or(-1.0);
     assert!(
-        height("loaded") > 0.0 && height("loaded") != 640.0,
-        "the iframe takes the page's height: {heights}"
+        height("loaded") > 0.0 && (height("loaded") - 640.0).abs() > 0.5,
+        "the iframe takes the page's height, not its initial 640 px: {heights}"
     );
     assert!(height("grown") > height("loaded") && height("shrunk") < height("grown"), "{heights}");
     assert!(strings(&out["hostCsp"]).is_empty(), "the host page's CSP: {:?}", out["hostCsp"]);
