@@ -546,3 +546,70 @@ fn unknown_kinds_are_resolved_from_discovery_or_stop_apply() {
     ci.run_with_stdin(&["apply", "-f", "-"], ROLLOUT_APP)
         .expect_success("the pipeline applies its AnalysisTemplate");
 }
+
+/// `status` finds the classic leaks an administrator adds by hand — a RoleBinding to `edit`,
+/// a ClusterRoleBinding to `view` — and a hand-edited Role, and exits 1 for each; a fresh
+/// access is ok.
+#[test]
+fn status_finds_wider_bindings_and_drift() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    expect_code(&apply_welkin(&namespace), 0, "apply");
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "-n", namespace.name()];
+        args.extend_from_slice(extra);
+        cicd(&admin, namespace.dir(), &args)
+    };
+    let fresh = status(&[]);
+    expect_code(&fresh, 0, "status of a fresh access");
+    assert!(fresh.stdout.contains("ServiceAccount ci-cd"), "{}", fresh.stdout);
+    assert!(fresh.stdout.lines().nth(1).is_some_and(|l| l.ends_with(" ok")), "{}", fresh.stdout);
+
+    let sa = format!("{}:ci-cd", namespace.name());
+    admin.ok(&[
+        "create",
+        "rolebinding",
+        "by-hand",
+        "--clusterrole=edit",
+        &format!("--serviceaccount={sa}"),
+    ]);
+    let crb = format!("view-{}", namespace.name());
+    cluster.admin().kubectl().ok(&[
+        "create",
+        "clusterrolebinding",
+        &crb,
+        "--clusterrole=view",
+        &format!("--serviceaccount={sa}"),
+    ]);
+    admin.ok(&[
+        "patch",
+        "role",
+        "ci-cd",
+        "--type=json",
+        "-p",
+        r#"[{"op":"add","path":"/rules/0/verbs/-","value":"deletecollection"}]"#,
+    ]);
+    let leaky = status(&[]);
+    expect_code(&leaky, 1, "status with wider bindings and drift");
+    for words in [
+        "RoleBinding by-hand binds ServiceAccount ci-cd to ClusterRole/edit",
+        &format!(
+            "ClusterRoleBinding {crb} binds ServiceAccount ci-cd to ClusterRole/view cluster-wide"
+        ),
+        "Role ci-cd has drifted from the rules it was applied with",
+        ":deletecollection",
+    ] {
+        assert!(leaky.stdout.contains(words), "{words:?} in\n{}", leaky.stdout);
+    }
+    let json = status(&["-o", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&json.stdout).expect("status -o json is JSON");
+    assert_eq!(report["accesses"][0]["wider"].as_array().map(Vec::len), Some(2), "{report}");
+    let secret = admin.ok(&["get", "secret", "ci-cd", "-o", "jsonpath={.data.token}"]);
+    assert!(
+        !json.stdout.contains(secret.trim()) && !leaky.stdout.contains(secret.trim()),
+        "the token leaked"
+    );
+    cluster.admin().kubectl().ok(&["delete", "clusterrolebinding", &crb]);
+}
