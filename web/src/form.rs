@@ -68,7 +68,7 @@ impl Form {
                 TokenDuration::SHORTEST
             })
         });
-        let mut spec = Draft {
+        let spec = Draft {
             namespace: (!self.current_namespace).then(|| self.namespace.clone()),
             rules: self.rules.to_vec(),
             service_account: Some(self.service_account.clone()),
@@ -78,10 +78,10 @@ impl Form {
             cluster_name: Some(self.cluster_name.clone()),
             server: Some(self.server.clone()),
             token_duration,
+            deployer: Some(self.deployer),
             ..Draft::default()
         }
         .build();
-        spec.deployer = (self.deployer != Deployer::Apply).then_some(self.deployer);
         (spec, duration_error)
     }
 }

@@ -4,7 +4,7 @@
 use cicd_access_core::AccessSpec;
 use std::path::Path;
 
-use cicd_access_core::derive::{self, Derivation, DeriveOptions, KindOverride, Source};
+use cicd_access_core::derive::{self, Deployer, Derivation, DeriveOptions, KindOverride, Source};
 use cicd_access_core::draft::{Draft, complete_from_flags};
 use cicd_access_core::input::{MAX_MANIFEST_BYTES, MAX_SPEC_BYTES};
 
@@ -76,6 +76,10 @@ fn build(
         cluster_name: access.cluster_name.clone(),
         server: access.server.clone(),
         token_duration: access.token_duration,
+        // `--deployer` shapes the snippets with or without manifests; the preset's otherwise.
+        deployer: (access.derive.deployer != Deployer::Apply)
+            .then_some(access.derive.deployer)
+            .or(access.helm.then_some(Deployer::Helm)),
     }
     .build();
     Ok(Described { specs: vec![spec], derivation, sources })

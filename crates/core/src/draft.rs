@@ -30,6 +30,8 @@ pub struct Draft {
     pub server: Option<String>,
     /// A bound token of this lifetime instead of a token Secret.
     pub token_duration: Option<TokenDuration>,
+    /// How the pipeline deploys; `None` is the preset's, else `kubectl apply`.
+    pub deployer: Option<Deployer>,
 }
 
 impl Draft {
@@ -37,8 +39,13 @@ impl Draft {
     /// ([`merge_rules`]); every name not given is the default.
     pub fn build(self) -> AccessSpec {
         let defaults = AccessSpec::default();
-        let preset = self.preset.as_deref().and_then(preset::find).map(preset::Preset::rules);
-        let mut rules = preset.unwrap_or_default();
+        let preset = self.preset.as_deref().and_then(preset::find);
+        let mut rules = preset.map(preset::Preset::rules).unwrap_or_default();
+        // The spec leaves `kubectl apply`, the default, unwritten.
+        let deployer = self
+            .deployer
+            .or(preset.and_then(|preset| preset.deployer))
+            .filter(|deployer| *deployer != Deployer::Apply);
         rules.extend(self.rules);
         AccessSpec {
             namespace: self.namespace,
@@ -52,6 +59,7 @@ impl Draft {
                 Some(duration) => TokenKind::Bound { duration },
                 None => TokenKind::Secret,
             },
+            deployer,
             rules: merge_rules(&rules, &self.derived),
             ..defaults
         }
@@ -141,6 +149,16 @@ pub fn add_resource(rules: &mut Vec<Rule>, group: &str, resource: &str, verbs: &
 mod tests {
     use super::*;
     use crate::catalog::{DEPLOY_VERBS, READ_VERBS};
+
+    #[test]
+    fn the_deployer_is_the_given_one_else_the_presets() {
+        let helm_preset = || Draft { preset: Some("welkin-user-demo".into()), ..Draft::default() };
+        assert_eq!(helm_preset().build().deployer, Some(Deployer::Helm));
+        let given = Draft { deployer: Some(Deployer::ServerSide), ..helm_preset() };
+        assert_eq!(given.build().deployer, Some(Deployer::ServerSide));
+        let apply = Draft { deployer: Some(Deployer::Apply), ..Draft::default() };
+        assert_eq!(apply.build().deployer, None, "kubectl apply, the default, stays unwritten");
+    }
 
     #[test]
     fn defaults_are_the_specs_and_the_preset_comes_first() {
