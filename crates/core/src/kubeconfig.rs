@@ -79,6 +79,12 @@ pub enum KubeconfigError {
         "the CA {reason}; paste the certificate-authority-data of your own kubeconfig, or its PEM"
     )]
     BadCa { reason: &'static str },
+    #[error(
+        "the access has a token of its own, not a keyless identity; issue its kubeconfig from its token, or set token: {{kind: keyless, ...}}"
+    )]
+    NotKeyless,
+    #[error(transparent)]
+    BadIdentity(crate::validate::ValidationError),
 }
 
 /// What goes into the kubeconfig.
@@ -175,10 +181,31 @@ struct User<'a> {
     user: UserFields<'a>,
 }
 
+/// The user's credential: the token, or for keyless access the command that fetches the
+/// job's own token each time kubectl needs one.
+/// (Two options rather than an enum: serde_yaml writes an enum variant as a YAML tag.)
 #[derive(Serialize)]
 struct UserFields<'a> {
-    token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exec: Option<ExecPlugin<'a>>,
 }
+
+/// `client.authentication.k8s.io/v1` exec credential plugin configuration.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecPlugin<'a> {
+    api_version: &'static str,
+    command: &'static str,
+    args: Vec<&'a str>,
+    interactive_mode: &'static str,
+    provide_cluster_info: bool,
+}
+
+/// The command a keyless kubeconfig runs: `kubectl cicd token` as the plugin's own binary,
+/// since kubectl runs exec plugins without its plugin lookup.
+pub const EXEC_COMMAND: &str = "kubectl-cicd";
 
 fn check_token(name: &str, token: &str) -> Result<(), KubeconfigError> {
     if token.is_empty() {
@@ -209,39 +236,139 @@ pub fn render_kubeconfig(parts: &KubeconfigParts) -> Result<String, KubeconfigEr
         reason,
     })?;
     check_token("(token)", &parts.token)?;
-    let config = Config {
-        api_version: "v1",
-        kind: "Config",
-        clusters: [Named {
-            name: &parts.cluster_name,
-            item: Cluster {
-                cluster: ClusterFields {
-                    certificate_authority_data: STANDARD.encode(&parts.ca_crt),
-                    server: &parts.server,
-                },
-            },
-        }],
-        contexts: [Named {
-            name: CONTEXT_NAME,
-            item: Context {
-                context: ContextFields {
-                    cluster: &parts.cluster_name,
-                    namespace: &parts.namespace,
-                    user: USER_NAME,
-                },
-            },
-        }],
-        current_context: CONTEXT_NAME,
-        users: [Named { name: USER_NAME, item: User { user: UserFields { token: &parts.token } } }],
-    };
-    let body = serde_yaml::to_string(&config)
-        .map_err(|e| KubeconfigError::Unreadable { reason: e.to_string() })?;
+    let body = render(
+        &parts.cluster_name,
+        &parts.server,
+        &parts.ca_crt,
+        &parts.namespace,
+        UserFields { token: Some(&parts.token), exec: None },
+    )?;
     Ok(match &parts.expires {
         Some(at) => format!(
             "# Bound ServiceAccount token: stops working at {at}. Issue a new one before then.\n{body}"
         ),
         None => body,
     })
+}
+
+/// The one kubeconfig shape, whatever the credential.
+fn render(
+    cluster_name: &str,
+    server: &str,
+    ca_crt: &[u8],
+    namespace: &str,
+    user: UserFields<'_>,
+) -> Result<String, KubeconfigError> {
+    let config = Config {
+        api_version: "v1",
+        kind: "Config",
+        clusters: [Named {
+            name: cluster_name,
+            item: Cluster {
+                cluster: ClusterFields {
+                    certificate_authority_data: STANDARD.encode(ca_crt),
+                    server,
+                },
+            },
+        }],
+        contexts: [Named {
+            name: CONTEXT_NAME,
+            item: Context {
+                context: ContextFields { cluster: cluster_name, namespace, user: USER_NAME },
+            },
+        }],
+        current_context: CONTEXT_NAME,
+        users: [Named { name: USER_NAME, item: User { user } }],
+    };
+    serde_yaml::to_string(&config)
+        .map_err(|e| KubeconfigError::Unreadable { reason: e.to_string() })
+}
+
+/// The arguments of `kubectl cicd token` for `identity`: which provider's token to fetch,
+/// for which audience (GitHub's token request, GitLab's `id_tokens:` variable), or which
+/// variable holds a custom issuer's token.
+pub fn exec_args<'a>(identity: &crate::spec::KeylessIdentity, audience: &'a str) -> Vec<&'a str> {
+    use crate::keyless::ID_TOKEN_VARIABLE;
+    match identity.provider {
+        crate::spec::Provider::Github => {
+            vec!["token", "--provider", "github", "--audience", audience]
+        }
+        crate::spec::Provider::Gitlab => vec![
+            "token",
+            "--provider",
+            "gitlab",
+            "--audience",
+            audience,
+            "--variable",
+            ID_TOKEN_VARIABLE,
+        ],
+        crate::spec::Provider::Custom => {
+            vec!["token", "--provider", "env", "--variable", ID_TOKEN_VARIABLE]
+        }
+    }
+}
+
+/// The kubeconfig of a keyless access: server, CA and namespace, and instead of a token
+/// the exec plugin that fetches the job's own. Nothing in it is secret: it can be
+/// committed or kept as a plain CI variable. `server` and `namespace` are the spec's or,
+/// where it leaves them out, the current context's; `ca_crt` is PEM.
+pub fn keyless_kubeconfig(
+    spec: &crate::AccessSpec,
+    server: &str,
+    namespace: &str,
+    ca_crt: &[u8],
+) -> Result<Issued, KubeconfigError> {
+    let crate::TokenKind::Keyless(identity) = &spec.token else {
+        return Err(KubeconfigError::NotKeyless);
+    };
+    validate_server(server)
+        .map_err(|reason| KubeconfigError::BadServer { value: Shown::new(server), reason })?;
+    validate_cluster_name(&spec.cluster_name).map_err(|reason| {
+        KubeconfigError::BadClusterName { value: Shown::new(&spec.cluster_name), reason }
+    })?;
+    validate_namespace(namespace)
+        .map_err(|reason| KubeconfigError::BadNamespace { value: Shown::new(namespace), reason })?;
+    if !ca_crt.starts_with(b"-----BEGIN CERTIFICATE-----") {
+        return Err(KubeconfigError::BadCa { reason: "is not a PEM certificate" });
+    }
+    // The audience defaults to the server the pipeline talks to.
+    let audience = identity.audience.as_deref().unwrap_or(server);
+    if let Some(bad) = crate::keyless::validate_identity(identity, Some(server)).into_iter().next()
+    {
+        return Err(KubeconfigError::BadIdentity(bad));
+    }
+    let args = exec_args(identity, audience);
+    let text = render(
+        &spec.cluster_name,
+        server,
+        ca_crt,
+        namespace,
+        UserFields {
+            token: None,
+            exec: Some(ExecPlugin {
+                api_version: "client.authentication.k8s.io/v1",
+                command: EXEC_COMMAND,
+                args: args.clone(),
+                interactive_mode: "Never",
+                provide_cluster_info: false,
+            }),
+        },
+    )?;
+    let shown = vec![
+        ("cluster", spec.cluster_name.clone()),
+        ("server", server.to_owned()),
+        ("certificate-authority-data", format!("a PEM certificate, {} bytes", ca_crt.len())),
+        ("context", format!("{CONTEXT_NAME}, namespace {namespace}")),
+        (
+            "user",
+            format!(
+                "{USER_NAME}, no token: runs {EXEC_COMMAND} {} for the job's own, as {}",
+                args.join(" "),
+                crate::keyless::username(identity)
+            ),
+        ),
+    ];
+    Ok(Issued { text, shown })
 }
 
 fn text_field<'a>(value: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
@@ -770,5 +897,110 @@ mod tests {
         assert!(!is_issued_for(&text, "other"));
         assert!(!is_issued_for("precious notes\n", "demo"));
         assert!(!is_issued_for("", "demo"));
+    }
+
+    fn keyless(provider: crate::Provider) -> crate::AccessSpec {
+        let identity = match provider {
+            crate::Provider::Github => crate::KeylessIdentity {
+                repository: Some("org/app".into()),
+                git_ref: Some("refs/heads/main".into()),
+                ..crate::KeylessIdentity::default()
+            },
+            crate::Provider::Gitlab => crate::KeylessIdentity {
+                provider,
+                project: Some("group/app".into()),
+                git_ref: Some("refs/heads/main".into()),
+                audience: Some("kubernetes".into()),
+                ..crate::KeylessIdentity::default()
+            },
+            crate::Provider::Custom => crate::KeylessIdentity {
+                provider,
+                issuer: Some("https://issuer.example.com".into()),
+                value: Some("deployer".into()),
+                ..crate::KeylessIdentity::default()
+            },
+        };
+        crate::AccessSpec { token: crate::TokenKind::Keyless(identity), ..access(Some("demo")) }
+    }
+
+    #[test]
+    fn a_keyless_kubeconfig_runs_the_token_plugin_and_holds_no_secret() {
+        let spec = keyless(crate::Provider::Github);
+        let issued =
+            keyless_kubeconfig(&spec, "https://api.example.com:6443", "demo", CA.as_bytes())
+                .unwrap();
+        assert!(!issued.text.contains("token:"), "{}", issued.text);
+        let config: serde_json::Value = serde_yaml::from_str(&issued.text).unwrap();
+        let user = &config["users"][0]["user"];
+        assert_eq!(user.as_object().unwrap().len(), 1, "only exec: {user}");
+        assert_eq!(user["exec"]["apiVersion"], "client.authentication.k8s.io/v1");
+        assert_eq!(user["exec"]["command"], "kubectl-cicd");
+        assert_eq!(
+            user["exec"]["args"],
+            serde_json::json!([
+                "token",
+                "--provider",
+                "github",
+                "--audience",
+                "https://api.example.com:6443"
+            ])
+        );
+        assert_eq!(user["exec"]["interactiveMode"], "Never");
+        assert_eq!(user["exec"]["provideClusterInfo"], false);
+        assert_eq!(config["contexts"][0]["context"]["namespace"], "demo");
+        assert!(is_issued_for(&issued.text, "demo"));
+        insta::assert_snapshot!(issued.text);
+    }
+
+    #[test]
+    fn keyless_exec_args_per_provider() {
+        let args = |provider| {
+            let spec = keyless(provider);
+            let text = keyless_kubeconfig(&spec, "https://api.example.com", "demo", CA.as_bytes())
+                .unwrap()
+                .text;
+            let config: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+            config["users"][0]["user"]["exec"]["args"].clone()
+        };
+        assert_eq!(
+            args(crate::Provider::Gitlab),
+            serde_json::json!([
+                "token",
+                "--provider",
+                "gitlab",
+                "--audience",
+                "kubernetes",
+                "--variable",
+                "CICD_ACCESS_ID_TOKEN"
+            ])
+        );
+        assert_eq!(
+            args(crate::Provider::Custom),
+            serde_json::json!(["token", "--provider", "env", "--variable", "CICD_ACCESS_ID_TOKEN"])
+        );
+    }
+
+    #[test]
+    fn a_keyless_kubeconfig_refuses_what_it_cannot_hold() {
+        let spec = keyless(crate::Provider::Github);
+        let server = "https://api.example.com";
+        assert_eq!(
+            keyless_kubeconfig(&access(None), server, "demo", CA.as_bytes()).unwrap_err(),
+            KubeconfigError::NotKeyless
+        );
+        assert!(matches!(
+            keyless_kubeconfig(&spec, server, "demo", b"junk"),
+            Err(KubeconfigError::BadCa { .. })
+        ));
+        assert!(matches!(
+            keyless_kubeconfig(&spec, "http://x", "demo", CA.as_bytes()),
+            Err(KubeconfigError::BadServer { .. })
+        ));
+        let mut bad = spec.clone();
+        if let crate::TokenKind::Keyless(identity) = &mut bad.token {
+            identity.git_ref = Some("main".into());
+        }
+        let error = keyless_kubeconfig(&bad, server, "demo", CA.as_bytes()).unwrap_err();
+        assert!(error.to_string().starts_with("token.ref \"main\": "), "{error}");
     }
 }

@@ -15,6 +15,7 @@ pub mod draft;
 pub mod duration;
 pub mod forbidden;
 pub mod input;
+pub mod keyless;
 pub mod kubeconfig;
 pub mod lint;
 pub mod manifest;
@@ -35,4 +36,4 @@ pub mod validate;
 pub mod verify;
 
 pub use duration::TokenDuration;
-pub use spec::{AccessSpec, Rule, TokenKind};
+pub use spec::{AccessSpec, KeylessIdentity, Provider, Rule, TokenKind};

@@ -19,7 +19,8 @@ pub const SERVICE_ACCOUNT_ANNOTATION: &str = "kubernetes.io/service-account.name
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifests {
     pub role: Role,
-    pub service_account: ServiceAccount,
+    /// `None` for keyless access: the RoleBinding names the CI job's own identity.
+    pub service_account: Option<ServiceAccount>,
     pub role_binding: RoleBinding,
     /// `None` for bound tokens: nothing long-lived is stored.
     pub secret: Option<Secret>,
@@ -91,11 +92,26 @@ fn objects(spec: &AccessSpec) -> Manifests {
     }
     let role =
         Role { metadata: role_meta, rules: Some(spec.rules.iter().map(policy_rule).collect()) };
-    let service_account = ServiceAccount {
+    let service_account = spec.token.has_service_account().then(|| ServiceAccount {
         metadata: metadata(spec, &spec.service_account),
         // The pipeline uses this identity from outside; no Pod should get its token mounted.
         automount_service_account_token: Some(false),
         ..ServiceAccount::default()
+    });
+    let subject = match &spec.token {
+        TokenKind::Keyless(identity) => Subject {
+            api_group: Some("rbac.authorization.k8s.io".to_owned()),
+            kind: "User".to_owned(),
+            name: crate::keyless::username(identity),
+            namespace: None,
+        },
+        // Without a namespace the API server takes the binding's own: the current one.
+        TokenKind::Secret | TokenKind::Bound { .. } => Subject {
+            api_group: None,
+            kind: "ServiceAccount".to_owned(),
+            name: spec.service_account.clone(),
+            namespace: spec.namespace.clone(),
+        },
     };
     let role_binding = RoleBinding {
         metadata: metadata(spec, &spec.role_binding),
@@ -104,13 +120,7 @@ fn objects(spec: &AccessSpec) -> Manifests {
             kind: "Role".to_owned(),
             name: spec.role.clone(),
         },
-        // Without a namespace the API server takes the binding's own: the current one.
-        subjects: Some(vec![Subject {
-            api_group: None,
-            kind: "ServiceAccount".to_owned(),
-            name: spec.service_account.clone(),
-            namespace: spec.namespace.clone(),
-        }]),
+        subjects: Some(vec![subject]),
     };
     let secret = matches!(spec.token, TokenKind::Secret).then(|| {
         let mut meta = metadata(spec, &spec.secret);
@@ -199,23 +209,21 @@ pub fn yaml_stream(documents: &[Document]) -> String {
 impl Manifests {
     /// The objects as written, in creation order.
     fn views(&self) -> Vec<ObjectView<'_>> {
-        let mut views = vec![
-            ObjectView {
-                rules: self.role.rules.as_ref(),
-                ..ObjectView::new::<Role>(&self.role.metadata)
-            },
-            ObjectView {
-                automount_service_account_token: self
-                    .service_account
-                    .automount_service_account_token,
-                ..ObjectView::new::<ServiceAccount>(&self.service_account.metadata)
-            },
-            ObjectView {
-                role_ref: Some(&self.role_binding.role_ref),
-                subjects: self.role_binding.subjects.as_ref(),
-                ..ObjectView::new::<RoleBinding>(&self.role_binding.metadata)
-            },
-        ];
+        let mut views = vec![ObjectView {
+            rules: self.role.rules.as_ref(),
+            ..ObjectView::new::<Role>(&self.role.metadata)
+        }];
+        if let Some(account) = &self.service_account {
+            views.push(ObjectView {
+                automount_service_account_token: account.automount_service_account_token,
+                ..ObjectView::new::<ServiceAccount>(&account.metadata)
+            });
+        }
+        views.push(ObjectView {
+            role_ref: Some(&self.role_binding.role_ref),
+            subjects: self.role_binding.subjects.as_ref(),
+            ..ObjectView::new::<RoleBinding>(&self.role_binding.metadata)
+        });
         if let Some(secret) = &self.secret {
             views.push(ObjectView {
                 type_: secret.type_.as_deref(),
@@ -304,6 +312,38 @@ mod tests {
         assert!(build_manifests(&spec).unwrap().secret.is_none());
     }
 
+    fn keyless_identity() -> crate::spec::KeylessIdentity {
+        crate::spec::KeylessIdentity {
+            provider: crate::spec::Provider::Github,
+            repository: Some("org/app".into()),
+            git_ref: Some("refs/heads/main".into()),
+            ..crate::spec::KeylessIdentity::default()
+        }
+    }
+
+    /// The server a keyless access takes as its audience.
+    fn keyless_server(spec: AccessSpec) -> AccessSpec {
+        AccessSpec { server: Some("https://api.example.com:6443".into()), ..spec }
+    }
+
+    #[test]
+    fn keyless_binds_the_ci_user_and_has_no_service_account_nor_secret() {
+        let spec =
+            AccessSpec { token: TokenKind::Keyless(keyless_identity()), ..keyless_server(demo()) };
+        let manifests = build_manifests(&spec).unwrap();
+        assert!(manifests.service_account.is_none() && manifests.secret.is_none());
+        let kinds: Vec<_> = manifests.documents().iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, ["Role", "RoleBinding"]);
+        let yaml = manifests.to_yaml();
+        assert!(!yaml.contains("ServiceAccount") && !yaml.contains("Secret"), "{yaml}");
+        insta::assert_snapshot!("keyless.yaml", yaml);
+        let subject = &manifests.role_binding.subjects.as_ref().unwrap()[0];
+        assert_eq!(subject.kind, "User");
+        assert_eq!(subject.api_group.as_deref(), Some("rbac.authorization.k8s.io"));
+        assert_eq!(subject.name, "github:repo:org/app:ref:refs/heads/main");
+        assert_eq!(subject.namespace, None);
+    }
+
     #[test]
     fn current_namespace_leaves_namespace_out() {
         let spec = AccessSpec { namespace: None, ..demo() };
@@ -321,17 +361,18 @@ mod tests {
     #[test]
     fn views_write_what_k8s_openapi_writes() {
         let bound = TokenKind::Bound { duration: "1h".parse().unwrap() };
+        let keyless = TokenKind::Keyless(keyless_identity());
         for preset in PRESETS {
-            for (namespace, token) in
-                [(Some("demo".to_owned()), TokenKind::Secret), (None, bound.clone())]
-            {
-                let spec = AccessSpec { namespace, token, ..preset.spec() };
+            for (namespace, token) in [
+                (Some("demo".to_owned()), TokenKind::Secret),
+                (None, bound.clone()),
+                (Some("demo".to_owned()), keyless.clone()),
+            ] {
+                let spec = AccessSpec { namespace, token, ..keyless_server(preset.spec()) };
                 let manifests = build_manifests(&spec).unwrap();
-                let mut typed = vec![
-                    to_yaml(&manifests.role),
-                    to_yaml(&manifests.service_account),
-                    to_yaml(&manifests.role_binding),
-                ];
+                let mut typed = vec![to_yaml(&manifests.role)];
+                typed.extend(manifests.service_account.as_ref().map(to_yaml));
+                typed.push(to_yaml(&manifests.role_binding));
                 typed.extend(manifests.secret.as_ref().map(to_yaml));
                 let written: Vec<String> =
                     manifests.documents().into_iter().map(|d| d.yaml).collect();

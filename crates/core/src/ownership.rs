@@ -203,7 +203,7 @@ mod tests {
         let m = build_manifests(&spec()).unwrap();
         Existing {
             role: Some(m.role),
-            service_account: Some(m.service_account),
+            service_account: m.service_account,
             role_binding: Some(m.role_binding),
             secret: m.secret,
         }

@@ -9,10 +9,10 @@ use crate::spec::{AccessSpec, Rule, TokenKind};
 pub fn apply_rules(spec: &AccessSpec) -> Vec<Rule> {
     // A server-side apply that creates is authorized as both patch and create.
     let write = ["get", "patch", "create"];
-    let mut rules = vec![
-        Rule::new(&[RBAC_GROUP], &["roles", "rolebindings"], &write),
-        Rule::new(&[""], &["serviceaccounts"], &write),
-    ];
+    let mut rules = vec![Rule::new(&[RBAC_GROUP], &["roles", "rolebindings"], &write)];
+    if spec.token.has_service_account() {
+        rules.push(Rule::new(&[""], &["serviceaccounts"], &write));
+    }
     match spec.token {
         TokenKind::Secret => {
             rules.push(Rule::new(
@@ -24,6 +24,7 @@ pub fn apply_rules(spec: &AccessSpec) -> Vec<Rule> {
         TokenKind::Bound { .. } => {
             rules.push(Rule::new(&[""], &["serviceaccounts/token"], &["create"]));
         }
+        TokenKind::Keyless(_) => {}
     }
     rules
 }
@@ -40,6 +41,8 @@ pub fn rotate_rules(spec: &AccessSpec) -> Vec<Rule> {
             Rule::new(&[""], &["serviceaccounts"], &["get"]),
             Rule::new(&[""], &["serviceaccounts/token"], &["create"]),
         ],
+        // Nothing to rotate: every job brings a fresh token of its own.
+        TokenKind::Keyless(_) => Vec::new(),
     }
 }
 
@@ -106,5 +109,18 @@ mod tests {
         let rules = apply_rules(&spec);
         assert!(rules.iter().any(|r| r.resources == ["serviceaccounts/token"]));
         assert!(!rules.iter().any(|r| r.resources == ["secrets"]));
+    }
+
+    #[test]
+    fn keyless_needs_the_role_and_binding_only() {
+        let spec = AccessSpec {
+            token: TokenKind::Keyless(crate::spec::KeylessIdentity::default()),
+            ..AccessSpec::default()
+        };
+        assert_eq!(
+            apply_rules(&spec),
+            [Rule::new(&[RBAC_GROUP], &["roles", "rolebindings"], &["get", "patch", "create"])]
+        );
+        assert!(rotate_rules(&spec).is_empty());
     }
 }

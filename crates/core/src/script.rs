@@ -58,15 +58,19 @@ pub fn steps_with_documents(spec: &AccessSpec, documents: &[Document]) -> Vec<St
             variables
                 .push_str(&format!("SERVICE_ACCOUNT={}\n", shell_quote(&spec.service_account)));
         }
+        // Nothing is read back: the job's own token authenticates it.
+        TokenKind::Keyless(_) => {}
     }
-    variables.push_str(&format!("CLUSTER_NAME={}\n", shell_quote(&spec.cluster_name)));
-    match &spec.server {
-        Some(server) => variables.push_str(&format!("SERVER={}\n", shell_quote(server))),
-        None => variables.push_str(
-            "SERVER=\"$(kubectl config view --minify --output 'jsonpath={.clusters[0].cluster.server}')\"\n",
-        ),
+    if spec.token.has_service_account() {
+        variables.push_str(&format!("CLUSTER_NAME={}\n", shell_quote(&spec.cluster_name)));
+        match &spec.server {
+            Some(server) => variables.push_str(&format!("SERVER={}\n", shell_quote(server))),
+            None => variables.push_str(
+                "SERVER=\"$(kubectl config view --minify --output 'jsonpath={.clusters[0].cluster.server}')\"\n",
+            ),
+        }
+        variables.push_str(&format!("KUBECONFIG_OUT={}\n", shell_quote(DEFAULT_FILE)));
     }
-    variables.push_str(&format!("KUBECONFIG_OUT={}\n", shell_quote(DEFAULT_FILE)));
 
     let mut steps = vec![
         Step {
@@ -94,23 +98,42 @@ pub fn steps_with_documents(spec: &AccessSpec, documents: &[Document]) -> Vec<St
             why: "Only what the pipeline deploys; apply (not create) so a re-run converges.".into(),
             command: apply(&yaml_of("Role")),
         },
-        Step {
+    ];
+    let TokenKind::Keyless(identity) = &spec.token else {
+        steps.push(Step {
             title: format!("Create the ServiceAccount {}", spec.service_account),
             why: "The identity the pipeline, and only the pipeline, uses.".into(),
             command: apply(&yaml_of("ServiceAccount")),
-        },
-        Step {
+        });
+        steps.push(Step {
             title: format!("Bind the Role with the RoleBinding {}", spec.role_binding),
             why: "Grants the Role's rules to the ServiceAccount, in this namespace only.".into(),
             command: apply(&yaml_of("RoleBinding")),
-        },
-    ];
+        });
+        token_steps(spec, &yaml_of("Secret"), &mut steps);
+        return steps;
+    };
+    steps.push(Step {
+        title: format!("Bind the Role with the RoleBinding {}", spec.role_binding),
+        why: format!(
+            "Grants the Role's rules, in this namespace only, to the CI jobs whose OIDC token names {}; nothing is stored to steal.",
+            crate::keyless::username(identity)
+        ),
+        command: apply(&yaml_of("RoleBinding")),
+    });
+    steps
+}
+
+/// The steps that get a ServiceAccount's token and write the kubeconfig holding it.
+fn token_steps(spec: &AccessSpec, secret_yaml: &str, steps: &mut Vec<Step>) {
     match &spec.token {
+        // Its steps end with the RoleBinding: there is no token to read.
+        TokenKind::Keyless(_) => return,
         TokenKind::Secret => {
             steps.push(Step {
                 title: format!("Create the token Secret {}", spec.secret),
                 why: "The control plane fills this Secret with a token, ca.crt and namespace for the ServiceAccount.".into(),
-                command: apply(&yaml_of("Secret")),
+                command: apply(secret_yaml),
             });
             steps.push(Step {
                 title: "Wait for the token".into(),
@@ -153,7 +176,6 @@ pub fn steps_with_documents(spec: &AccessSpec, documents: &[Document]) -> Vec<St
         why: "Proves the pipeline's identity works and shows exactly what it may do.".into(),
         command: "kubectl --kubeconfig \"${KUBECONFIG_OUT}\" auth can-i --list --namespace \"${namespace}\"\necho \"wrote ${KUBECONFIG_OUT}: store it as a protected CI/CD secret, then delete it here\" >&2\n".into(),
     });
-    steps
 }
 
 /// What to run to get what the page's kubeconfig step takes, for the token of `spec`: the
@@ -176,10 +198,15 @@ pub fn kubeconfig_inputs(spec: &AccessSpec) -> Vec<String> {
                 shell_quote(&spec.service_account),
                 shell_quote(&duration.to_string())
             ),
-            "kubectl config view --minify --raw --output 'jsonpath={.clusters[0].cluster.certificate-authority-data}'".to_owned(),
+            CA_COMMAND.to_owned(),
         ],
+        // A keyless kubeconfig holds no credential: the CA is all it takes.
+        TokenKind::Keyless(_) => vec![CA_COMMAND.to_owned()],
     }
 }
+
+/// Prints the CA your own kubeconfig trusts, as `certificate-authority-data`.
+const CA_COMMAND: &str = "kubectl config view --minify --raw --output 'jsonpath={.clusters[0].cluster.certificate-authority-data}'";
 
 /// The whole procedure as one bash script.
 pub fn render_script(spec: &AccessSpec) -> Result<String, SpecErrors> {
@@ -241,6 +268,30 @@ mod tests {
         let inputs = kubeconfig_inputs(&bound);
         assert_eq!(inputs[0], "kubectl create token 'deployer' --duration '24h'");
         assert!(inputs[1].contains("certificate-authority-data"));
+    }
+
+    #[test]
+    fn keyless_creates_the_role_and_binding_only() {
+        let spec = AccessSpec {
+            namespace: Some("demo".into()),
+            server: Some("https://api.example.com:6443".into()),
+            token: TokenKind::Keyless(crate::spec::KeylessIdentity {
+                provider: crate::spec::Provider::Github,
+                repository: Some("org/app".into()),
+                environment: Some("production".into()),
+                ..crate::spec::KeylessIdentity::default()
+            }),
+            ..PRESETS[1].spec()
+        };
+        let script = render_script(&spec).unwrap();
+        for absent in
+            ["kind: ServiceAccount", "kind: Secret", "token=", "create token", "KUBECONFIG_OUT"]
+        {
+            assert!(!script.contains(absent), "{absent}:\n{script}");
+        }
+        assert!(script.contains("name: github:repo:org/app:environment:production"), "{script}");
+        assert_eq!(kubeconfig_inputs(&spec), [CA_COMMAND]);
+        insta::assert_snapshot!(script);
     }
 
     #[test]

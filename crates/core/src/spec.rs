@@ -70,8 +70,8 @@ pub(crate) fn dedup_verbs(verbs: &mut Vec<String>) {
     verbs.retain(|verb| seen.insert(verb.clone()));
 }
 
-/// How the pipeline gets its token. Written as `{kind: secret}` or
-/// `{kind: bound, duration: 24h}`.
+/// How the pipeline gets its token. Written as `{kind: secret}`, `{kind: bound, duration:
+/// 24h}` or `{kind: keyless, provider: github, repository: org/app, ref: refs/heads/main}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TokenKind {
@@ -82,6 +82,73 @@ pub enum TokenKind {
     /// A bound token from the TokenRequest API (`kubectl create token --duration`); no
     /// long-lived credential is stored in the cluster.
     Bound { duration: TokenDuration },
+    /// No token at all: the CI job's own OIDC token, accepted by the cluster's JWT
+    /// authenticator; the RoleBinding names the job's identity ([`crate::keyless`]).
+    Keyless(KeylessIdentity),
+}
+
+impl TokenKind {
+    /// Whether the access has a ServiceAccount (every kind but keyless).
+    pub fn has_service_account(&self) -> bool {
+        !matches!(self, TokenKind::Keyless(_))
+    }
+}
+
+/// The CI provider whose OIDC tokens a keyless access accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// GitHub Actions (`permissions: id-token: write`).
+    #[default]
+    Github,
+    /// GitLab CI (`id_tokens:`), gitlab.com or self-managed.
+    Gitlab,
+    /// Any other issuer: one claim must equal one value.
+    Custom,
+}
+
+impl Provider {
+    /// The word of the spec and of `kubectl cicd token --provider`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Github => "github",
+            Provider::Gitlab => "gitlab",
+            Provider::Custom => "custom",
+        }
+    }
+}
+
+/// Which CI jobs a keyless access admits. One flat record for every provider, as written;
+/// [`crate::validate::validate_spec`] says which fields each provider takes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeylessIdentity {
+    pub provider: Provider,
+    /// GitHub: `OWNER/REPO`, with the case GitHub shows (its `sub` keeps it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// GitLab: the project's full path, `group/subgroup/project`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `refs/heads/BRANCH` or `refs/tags/TAG`.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// A deployment environment: GitHub's `sub` then names it instead of the ref; GitLab's
+    /// never does, so there it is one more claim to match, beside the ref.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The token issuer; `None` is the provider's public one (required for custom).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The token's `aud`; `None` is the spec's server URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Custom: the claim that names the job (`None` is `sub`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// Custom: the value that claim must have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// The token as written, read as a plain struct: serde's derive for an internally tagged
@@ -92,6 +159,43 @@ struct TokenWire {
     kind: TokenWireKind,
     #[serde(default)]
     duration: Option<TokenDuration>,
+    #[serde(default)]
+    provider: Option<Provider>,
+    #[serde(default)]
+    repository: Option<String>,
+    #[serde(default)]
+    project: Option<String>,
+    #[serde(default, rename = "ref")]
+    git_ref: Option<String>,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    audience: Option<String>,
+    #[serde(default)]
+    claim: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+impl TokenWire {
+    /// The first keyless field given, for the message that refuses it on another kind.
+    fn keyless_field(&self) -> Option<&'static str> {
+        [
+            ("provider", self.provider.is_some()),
+            ("repository", self.repository.is_some()),
+            ("project", self.project.is_some()),
+            ("ref", self.git_ref.is_some()),
+            ("environment", self.environment.is_some()),
+            ("issuer", self.issuer.is_some()),
+            ("audience", self.audience.is_some()),
+            ("claim", self.claim.is_some()),
+            ("value", self.value.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(name, given)| given.then_some(name))
+    }
 }
 
 #[derive(Deserialize)]
@@ -99,12 +203,20 @@ struct TokenWire {
 enum TokenWireKind {
     Secret,
     Bound,
+    Keyless,
 }
 
 impl<'de> Deserialize<'de> for TokenKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let wire = TokenWire::deserialize(deserializer)?;
+        if !matches!(wire.kind, TokenWireKind::Keyless)
+            && let Some(field) = wire.keyless_field()
+        {
+            return Err(D::Error::custom(format!(
+                "`{field}` belongs to a keyless access; drop it or use kind: keyless"
+            )));
+        }
         match (wire.kind, wire.duration) {
             (TokenWireKind::Secret, None) => Ok(TokenKind::Secret),
             (TokenWireKind::Secret, Some(_)) => Err(D::Error::custom(
@@ -112,6 +224,20 @@ impl<'de> Deserialize<'de> for TokenKind {
             )),
             (TokenWireKind::Bound, Some(duration)) => Ok(TokenKind::Bound { duration }),
             (TokenWireKind::Bound, None) => Err(D::Error::missing_field("duration")),
+            (TokenWireKind::Keyless, Some(_)) => Err(D::Error::custom(
+                "a keyless access has no token and so no duration: the CI job's own token expires within minutes; drop `duration`",
+            )),
+            (TokenWireKind::Keyless, None) => Ok(TokenKind::Keyless(KeylessIdentity {
+                provider: wire.provider.ok_or_else(|| D::Error::missing_field("provider"))?,
+                repository: wire.repository,
+                project: wire.project,
+                git_ref: wire.git_ref,
+                environment: wire.environment,
+                issuer: wire.issuer,
+                audience: wire.audience,
+                claim: wire.claim,
+                value: wire.value,
+            })),
         }
     }
 }
@@ -355,9 +481,31 @@ mod tests {
             ("{kind: forever}", "unknown variant `forever`"),
             ("{duration: 2h}", "missing field `kind`"),
             ("{kind: bound, duration: 1m}", "shorter than 10m"),
+            ("{kind: keyless, repository: org/app}", "missing field `provider`"),
+            ("{kind: keyless, provider: github, duration: 1h}", "no duration"),
+            ("{kind: keyless, provider: bitbucket}", "unknown variant `bitbucket`"),
+            ("{kind: secret, repository: org/app}", "`repository` belongs to a keyless access"),
+            ("{kind: bound, duration: 2h, ref: refs/heads/main}", "`ref` belongs to a keyless"),
         ] {
             let error = read(token).unwrap_err();
             assert!(error.contains(wanted), "{token}: {error}");
         }
+    }
+
+    #[test]
+    fn keyless_reads_as_written_and_round_trips() {
+        let text = "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\ntoken:\n  kind: keyless\n  provider: github\n  repository: org/app\n  ref: refs/heads/main\n";
+        let specs = AccessSpec::parse_documents(text).unwrap();
+        let TokenKind::Keyless(identity) = &specs[0].token else { panic!("{:?}", specs[0].token) };
+        assert_eq!(identity.provider, Provider::Github);
+        assert_eq!(identity.repository.as_deref(), Some("org/app"));
+        assert_eq!(identity.git_ref.as_deref(), Some("refs/heads/main"));
+        assert_eq!(identity.environment, None);
+        let yaml = specs[0].to_yaml();
+        assert!(yaml.contains("token:\n  kind: keyless\n  provider: github\n"), "{yaml}");
+        assert!(yaml.contains("  ref: refs/heads/main\n") && !yaml.contains("audience"), "{yaml}");
+        assert_eq!(AccessSpec::parse_documents(&yaml).unwrap(), specs);
+        assert!(!specs[0].token.has_service_account());
+        assert!(TokenKind::Secret.has_service_account());
     }
 }

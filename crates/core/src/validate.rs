@@ -23,6 +23,9 @@ pub enum ValidationError {
     InvalidServer { field: String, value: Shown, reason: String },
     #[error("{field} {value}: {reason}")]
     InvalidRule { field: String, value: Shown, reason: String },
+    /// A keyless access's CI identity (`token.repository`, `token.ref`, ...).
+    #[error("{field} {value}: {reason}")]
+    InvalidIdentity { field: String, value: Shown, reason: String },
 }
 
 impl ValidationError {
@@ -31,7 +34,8 @@ impl ValidationError {
         match self {
             ValidationError::InvalidName { field, .. }
             | ValidationError::InvalidServer { field, .. }
-            | ValidationError::InvalidRule { field, .. } => field,
+            | ValidationError::InvalidRule { field, .. }
+            | ValidationError::InvalidIdentity { field, .. } => field,
         }
     }
 
@@ -40,7 +44,8 @@ impl ValidationError {
         match self {
             ValidationError::InvalidName { reason, .. }
             | ValidationError::InvalidServer { reason, .. }
-            | ValidationError::InvalidRule { reason, .. } => reason,
+            | ValidationError::InvalidRule { reason, .. }
+            | ValidationError::InvalidIdentity { reason, .. } => reason,
         }
     }
 }
@@ -388,6 +393,9 @@ pub fn validate_spec(spec: &AccessSpec) -> Result<(), SpecErrors> {
         });
     }
     errors.extend(validate_rules(&spec.rules));
+    if let TokenKind::Keyless(identity) = &spec.token {
+        errors.extend(crate::keyless::validate_identity(identity, spec.server.as_deref()));
+    }
     if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
 }
 
@@ -406,7 +414,10 @@ pub fn validate_names(spec: &AccessSpec) -> Result<(), SpecErrors> {
     if let Some(namespace) = &spec.namespace {
         name("namespace", namespace, validate_namespace);
     }
-    name("serviceAccount", &spec.service_account, validate_subdomain);
+    // A keyless access has no ServiceAccount: its unused name is no reason to refuse it.
+    if spec.token.has_service_account() {
+        name("serviceAccount", &spec.service_account, validate_subdomain);
+    }
     name("role", &spec.role, validate_path_segment);
     name("roleBinding", &spec.role_binding, validate_path_segment);
     if matches!(spec.token, TokenKind::Secret) {
@@ -434,11 +445,11 @@ pub fn overlapping_pipelines(specs: &[AccessSpec]) -> Vec<String> {
     let mut overlaps = Vec::new();
     for (index, spec) in specs.iter().enumerate() {
         let namespace = spec.namespace_or_current();
-        let mut objects = vec![
-            ("Role", spec.role.as_str()),
-            ("ServiceAccount", spec.service_account.as_str()),
-            ("RoleBinding", spec.role_binding.as_str()),
-        ];
+        let mut objects = vec![("Role", spec.role.as_str())];
+        if spec.token.has_service_account() {
+            objects.push(("ServiceAccount", spec.service_account.as_str()));
+        }
+        objects.push(("RoleBinding", spec.role_binding.as_str()));
         if matches!(spec.token, TokenKind::Secret) {
             objects.push(("Secret", spec.secret.as_str()));
         }
