@@ -200,7 +200,9 @@ fn check_gitlab_project(value: &str) -> Result<(), String> {
         if segment.starts_with(['-', '.']) || segment.ends_with(['-', '.']) {
             return Err(format!("{segment:?}: a GitLab path cannot start or end with - or ."));
         }
-        if segment.ends_with(".git") || segment.ends_with(".atom") {
+        if segment.rsplit_once('.').is_some_and(|(_, end)| {
+            end.eq_ignore_ascii_case("git") || end.eq_ignore_ascii_case("atom")
+        }) {
             return Err(format!("{segment:?}: a GitLab path cannot end in .git or .atom"));
         }
     }
@@ -221,7 +223,7 @@ fn check_ref(value: &str) -> Result<(), String> {
     let bad = name.is_empty()
         || name.starts_with(['/', '.', '-'])
         || name.ends_with(['/', '.'])
-        || name.ends_with(".lock")
+        || name.rsplit_once('.').is_some_and(|(_, end)| end == "lock")
         || name.contains("..")
         || name.contains("//")
         || name.contains("@{")

@@ -167,7 +167,7 @@ fn github_keyless(spec: &AccessSpec, identity: &KeylessIdentity) -> Snippet {
     };
     let install = install_lines("sudo ").map(|line| format!("          {line}\n")).concat();
     let text = format!(
-        r#"name: deploy
+        r"name: deploy
 on:
   push:
     {trigger}: [{target}]
@@ -191,7 +191,7 @@ jobs:
         run: kubectl auth can-i --list{ns}
       - name: Deploy
         run: {deploy}
-"#,
+",
         target = quoted(target),
     );
     Snippet { path: ".github/workflows/deploy.yaml", text, store_hint: keyless_store_hint() }

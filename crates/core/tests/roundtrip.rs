@@ -81,7 +81,7 @@ proptest! {
         };
         let documents = manifests.documents();
         prop_assert_eq!(serde_yaml::from_str::<Role>(&documents[0].yaml).unwrap(), manifests.role.clone());
-        prop_assert_eq!(serde_yaml::from_str::<ServiceAccount>(&documents[1].yaml).unwrap(), manifests.service_account.clone());
+        prop_assert_eq!(Some(serde_yaml::from_str::<ServiceAccount>(&documents[1].yaml).unwrap()), manifests.service_account.clone());
         prop_assert_eq!(serde_yaml::from_str::<RoleBinding>(&documents[2].yaml).unwrap(), manifests.role_binding.clone());
         if let Some(secret) = &manifests.secret {
             prop_assert_eq!(serde_yaml::from_str::<Secret>(&documents[3].yaml).unwrap(), secret.clone());
