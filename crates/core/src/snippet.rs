@@ -33,14 +33,14 @@ fn ref_target(identity: &KeylessIdentity) -> (&str, bool) {
 }
 
 /// Shell lines that install this release of kubectl-cicd, checked against the release's
-/// sha256sums.txt, as `sudo` (GitHub's runners) or directly (GitLab's job images).
-fn install_lines(sudo: &str) -> [String; 5] {
+/// sha256sums.txt, by `install_command` (it ends with the binary's destination).
+fn install_lines(install_command: &str) -> [String; 5] {
     [
         format!("base=https://github.com/cicd-access/cicd-access/releases/download/v{RELEASE}"),
         format!("archive=kubectl-cicd-{RELEASE}-x86_64-unknown-linux-musl.tar.gz"),
         "curl -fsSLO \"${base}/${archive}\" && curl -fsSL \"${base}/sha256sums.txt\" | sha256sum --check --ignore-missing".to_owned(),
         "tar -xzf \"${archive}\" kubectl-cicd".to_owned(),
-        format!("{sudo}install -m 0755 kubectl-cicd /usr/local/bin/kubectl-cicd"),
+        install_command.to_owned(),
     ]
 }
 
@@ -165,7 +165,9 @@ fn github_keyless(spec: &AccessSpec, identity: &KeylessIdentity) -> Snippet {
         ),
         None => "    # No environment: the token's sub then names the ref, which the RoleBinding admits.\n".to_owned(),
     };
-    let install = install_lines("sudo ").map(|line| format!("          {line}\n")).concat();
+    let install = install_lines("sudo install -m 0755 kubectl-cicd /usr/local/bin/kubectl-cicd")
+        .map(|line| format!("          {line}\n"))
+        .concat();
     let text = format!(
         r"name: deploy
 on:
@@ -220,7 +222,13 @@ fn gitlab_keyless(spec: &AccessSpec, identity: &KeylessIdentity) -> Snippet {
         .as_ref()
         .map(|name| format!("  environment: {}\n", quoted(name)))
         .unwrap_or_default();
-    let install = install_lines("").map(|line| format!("    - {line}\n")).concat();
+    // The kubectl images run as a user who cannot write /usr/local/bin: a directory of the
+    // job's own, on PATH, where kubectl looks for exec plugins.
+    let install = install_lines(
+        "install -D -m 0755 kubectl-cicd \"$CI_PROJECT_DIR/.bin/kubectl-cicd\" && export PATH=\"$CI_PROJECT_DIR/.bin:$PATH\"",
+    )
+    .map(|line| format!("    - {line}\n"))
+    .concat();
     let text = format!(
         r#"deploy:
   stage: deploy
