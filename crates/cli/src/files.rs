@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Read as _};
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -45,10 +46,28 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, Problem> {
 
 struct Walk {
     files: Vec<PathBuf>,
-    /// Files already listed, by device and inode.
-    seen: HashSet<(u64, u64)>,
+    /// Files already listed.
+    seen: HashSet<FileId>,
     /// The directories being walked, outermost first: entering one of them again is a loop.
-    open: Vec<(u64, u64)>,
+    open: Vec<FileId>,
+}
+
+/// What a file is, whichever link reached it: device and inode on Unix.
+#[cfg(unix)]
+type FileId = (u64, u64);
+/// Windows: std's file index is unstable, so the canonical path (every link resolved) stands in.
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+#[expect(clippy::unnecessary_wraps, reason = "the signature of Windows' file_id")]
+fn file_id(_path: &Path, meta: &fs::Metadata) -> io::Result<FileId> {
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path, _meta: &fs::Metadata) -> io::Result<FileId> {
+    fs::canonicalize(path)
 }
 
 impl Walk {
@@ -56,7 +75,7 @@ impl Walk {
         let cannot =
             |e: io::Error| Problem::usage(format!("cannot read manifests {}: {e}", path.display()));
         let meta = fs::metadata(path).map_err(cannot)?;
-        let id = (meta.dev(), meta.ino());
+        let id = file_id(path, &meta).map_err(cannot)?;
         if !meta.is_dir() {
             if self.seen.insert(id) {
                 self.files.push(path.to_owned());
@@ -91,11 +110,13 @@ impl Walk {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
     use std::os::unix::fs::symlink;
 
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn each_file_once_and_loops_refused() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -114,8 +135,11 @@ mod tests {
 
     #[test]
     fn reads_are_bounded() {
-        let error = read_text(Path::new("/dev/zero"), 1024, "spec file").unwrap_err();
-        assert!(error.message.contains("is more than 1024 bytes"), "{}", error.message);
+        #[cfg(unix)]
+        {
+            let error = read_text(Path::new("/dev/zero"), 1024, "spec file").unwrap_err();
+            assert!(error.message.contains("is more than 1024 bytes"), "{}", error.message);
+        }
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("s.yaml");
         fs::write(&file, "kind: x\n").unwrap();

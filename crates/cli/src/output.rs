@@ -2,6 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -108,11 +109,11 @@ pub fn check_writable(path: &Path, force: bool, show_token: bool) -> Result<(), 
             .hint(elsewhere)
     };
     if !dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(cannot)?;
+        create_private_dir(&dir).map_err(cannot)?;
     }
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("kubeconfig");
     let probe = dir.join(format!(".{file_name}.{}.probe", std::process::id()));
-    OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).map_err(cannot)?;
+    create_private(&probe).map_err(cannot)?;
     fs::remove_file(&probe).map_err(cannot)
 }
 
@@ -156,10 +157,46 @@ fn remove_stale_temporaries(dir: &Path, file_name: &str) {
         else {
             continue;
         };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
+        if !process_runs(pid) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn process_runs(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Without /proc (macOS, Windows) std cannot tell whether a process runs: every temporary file
+/// is taken for a live run's and kept, since removing one would break that run's write, while a
+/// kept one holds no more than the kubeconfig beside it, and is as private.
+#[cfg(not(target_os = "linux"))]
+fn process_runs(_pid: u32) -> bool {
+    true
+}
+
+/// Creates `dir` and its missing parents. On Unix they are 0700. Windows has no mode bits:
+/// they get the ACL inherited from the directory they are made in.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir)
+}
+
+/// Creates `path`, which must not exist yet, for writing: it will hold a token. On Unix it is
+/// 0600 from the moment it exists. Windows has no mode bits and std sets no ACL: the file is
+/// created new (never an existing file that someone else may already hold open or may have been
+/// granted) and inherits its directory's ACL, which under the user's profile (where kubeconfigs
+/// live) grants only the user, SYSTEM and the Administrators.
+fn create_private(path: &Path) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -169,7 +206,7 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes the kubeconfig atomically with mode 0600: a private temporary file in the same
+/// Writes the kubeconfig atomically, private (0600 on Unix; see [`create_private`]): a temporary file in the same
 /// directory, synced, then renamed over the target (or linked, when not forced, so an
 /// existing file is never replaced).
 pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<()> {
@@ -179,7 +216,7 @@ pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<
     }
     let dir = parent_dir(path);
     if !dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
+        create_private_dir(&dir).map_err(|e| {
             Problem::failed(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }
@@ -187,7 +224,7 @@ pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<
     remove_stale_temporaries(&dir, file_name);
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        let mut file = create_private(&temp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         if force {
@@ -212,6 +249,7 @@ pub fn write_kubeconfig(path: &Path, text: &str, force: bool) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
@@ -221,6 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.yaml");
         write_kubeconfig(&path, "a", false).unwrap();
+        #[cfg(unix)]
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert!(write_kubeconfig(&path, "b", false).is_err());
         assert!(check_writable(&path, false, false).is_err());
@@ -230,6 +269,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_killed_runs_temporary_file_is_removed_by_the_next_write() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.yaml");
@@ -257,6 +297,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn unwritable_places_are_refused_before_anything_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a-file");
