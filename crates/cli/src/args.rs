@@ -297,6 +297,14 @@ pub enum GenerateFormat {
     GithubActions,
     /// A GitLab CI job using the kubeconfig.
     GitlabCi,
+    /// Keyless: the AuthenticationConfiguration (apiserver.config.k8s.io/v1, Kubernetes 1.34+).
+    Authentication,
+    /// Keyless: the same as v1beta1 (Kubernetes 1.30 to 1.33).
+    AuthenticationV1beta1,
+    /// Keyless: the kube-apiserver --oidc-* flags (clusters before 1.30), one per line.
+    OidcFlags,
+    /// Keyless: the JSON for `aws eks associate-identity-provider-config --cli-input-json`.
+    EksIdentityProvider,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,8 @@ pub struct Cluster {
     pub namespace: String,
     /// PEM of the CA the user's kubeconfig trusts for this server, when it names one.
     pub ca_pem: Option<Vec<u8>>,
+    /// The connection settings, for a client that impersonates ([`Cluster::impersonating`]).
+    config: Config,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -125,9 +127,22 @@ pub async fn connect(args: &ClusterArgs) -> Result<Cluster> {
     })?;
     let namespace = config.default_namespace.clone();
     let server = cluster_entry.server.unwrap_or_else(|| config.cluster_url.to_string());
-    let client = Client::try_from(config)
+    let client = Client::try_from(config.clone())
         .map_err(|e| Problem::failed(format!("cannot set up a client for {server}: {e}")))?;
-    Ok(Cluster { client, context, server, namespace, ca_pem })
+    Ok(Cluster { client, context, server, namespace, ca_pem, config })
+}
+
+impl Cluster {
+    /// A client that acts as `user` (`kubectl --as`): the API server adds the group
+    /// `system:authenticated`, as it does for the user's own requests.
+    pub fn impersonating(&self, user: &str) -> Result<Client> {
+        let mut config = self.config.clone();
+        config.auth_info.impersonate = Some(user.to_owned());
+        config.auth_info.impersonate_groups = None;
+        Client::try_from(config).map_err(|e| {
+            Problem::failed(format!("cannot set up a client for {}: {e}", self.server)).into()
+        })
+    }
 }
 
 /// A client from a kubeconfig's text (the issued one), and the namespace of its context.

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use cicd_access_core::AccessSpec;
 use cicd_access_core::derive::{Derivation, UnknownKind};
+use cicd_access_core::keyless::{AuthenticationApi, KeylessAccess};
 use cicd_access_core::outputs::Outputs;
 use clap::Parser as _;
 use futures::StreamExt as _;
@@ -306,14 +307,40 @@ fn generate(access: &AccessArgs, namespace: Option<&str>, format: GenerateFormat
                 ));
                 snippet.text.clone()
             }
+            GenerateFormat::Authentication
+            | GenerateFormat::AuthenticationV1beta1
+            | GenerateFormat::OidcFlags
+            | GenerateFormat::EksIdentityProvider => {
+                let keyless = KeylessAccess::of(spec).map_err(|e| {
+                    Problem::usage(e.to_string()).hint(
+                        "these outputs are for a keyless access: `token: {kind: keyless, provider: github, repository: ORG/REPO, ref: refs/heads/main}` in the spec (-f)",
+                    )
+                })?;
+                hints.push(keyless.guide());
+                match format {
+                    GenerateFormat::Authentication => {
+                        keyless.authentication_configuration(AuthenticationApi::V1)
+                    }
+                    GenerateFormat::AuthenticationV1beta1 => {
+                        keyless.authentication_configuration(AuthenticationApi::V1beta1)
+                    }
+                    GenerateFormat::OidcFlags => keyless.oidc_flags().join("\n") + "\n",
+                    _ => keyless.eks_identity_provider_config(),
+                }
+            }
         });
     }
     let separator = match format {
         GenerateFormat::Yaml
         | GenerateFormat::Spec
         | GenerateFormat::GithubActions
-        | GenerateFormat::GitlabCi => "---\n",
-        GenerateFormat::Json | GenerateFormat::Script => "\n",
+        | GenerateFormat::GitlabCi
+        | GenerateFormat::Authentication
+        | GenerateFormat::AuthenticationV1beta1 => "---\n",
+        GenerateFormat::Json
+        | GenerateFormat::Script
+        | GenerateFormat::OidcFlags
+        | GenerateFormat::EksIdentityProvider => "\n",
     };
     print(&parts.join(separator))?;
     for hint in hints {

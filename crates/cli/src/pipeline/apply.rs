@@ -7,7 +7,10 @@ use std::time::Duration;
 use anyhow::Result;
 use cicd_access_core::TokenKind;
 use cicd_access_core::coverage::compact_string;
-use cicd_access_core::kubeconfig::{KubeconfigParts, read_token_secret, render_kubeconfig};
+use cicd_access_core::keyless;
+use cicd_access_core::kubeconfig::{
+    KubeconfigParts, keyless_kubeconfig, read_token_secret, render_kubeconfig,
+};
 use cicd_access_core::lint::Severity;
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
@@ -19,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::check::{ADOPT_HINT, check};
-use super::verify::{VerifyReport, live_role_rules, verify_until};
+use super::verify::{Subject, VerifyReport, live_role_rules, may_impersonate, verify_until};
 use super::{DEADLINE_MARGIN, FIELD_MANAGER, POLL, Pipeline, call, doing, get_opt};
 use crate::cluster::{Cluster, explain};
 use crate::output::Progress;
@@ -311,7 +314,18 @@ async fn bound_token(cluster: &Cluster, pipeline: &Pipeline, seconds: u64) -> Re
     .await?;
     let status =
         answer.status.ok_or_else(|| Problem::failed("the TokenRequest answer has no token"))?;
-    let ca_crt = match &cluster.ca_pem {
+    let ca_crt = cluster_ca(cluster, pipeline).await?;
+    Ok(Token {
+        value: status.token,
+        ca_crt,
+        expires: Some(status.expiration_timestamp.0.to_string()),
+    })
+}
+
+/// The CA the pipeline trusts: the caller's kubeconfig's, else the cluster's own
+/// (`kube-root-ca.crt`, published in every namespace).
+async fn cluster_ca(cluster: &Cluster, pipeline: &Pipeline) -> Result<Vec<u8>> {
+    Ok(match &cluster.ca_pem {
         Some(pem) if pem.starts_with(b"-----BEGIN") => pem.clone(),
         _ => {
             let maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
@@ -326,11 +340,6 @@ async fn bound_token(cluster: &Cluster, pipeline: &Pipeline, seconds: u64) -> Re
                 .ok_or_else(|| Problem::failed("ConfigMap kube-root-ca.crt has no ca.crt"))?
                 .into_bytes()
         }
-    };
-    Ok(Token {
-        value: status.token,
-        ca_crt,
-        expires: Some(status.expiration_timestamp.0.to_string()),
     })
 }
 
@@ -346,6 +355,11 @@ pub(super) async fn issue_token(
             secret_token(&secret, pipeline)
         }
         TokenKind::Bound { duration } => bound_token(cluster, pipeline, duration.seconds()).await,
+        TokenKind::Keyless(_) => Err(Problem::usage(format!(
+            "{} is keyless: it has no token; the job fetches its own with `kubectl cicd token`",
+            pipeline.label()
+        ))
+        .into()),
     }
 }
 
@@ -386,14 +400,55 @@ pub(super) async fn deliver(
             live_role_rules(cluster, &pipeline.namespace, &pipeline.spec.role).await?
         };
         // The file is written: a failed verification must say so, not leave it unmentioned.
-        let verification = verify_until(&text, pipeline, &expected).await.map_err(|e| {
-            e.context(Problem::failed(format!(
-                "the kubeconfig was written to {}, but verifying it failed",
-                options.kubeconfig_path.display()
-            )))
-        })?;
+        let verification =
+            verify_until(Subject::Kubeconfig(&text), pipeline, &expected).await.map_err(|e| {
+                e.context(Problem::failed(format!(
+                    "the kubeconfig was written to {}, but verifying it failed",
+                    options.kubeconfig_path.display()
+                )))
+            })?;
         report.verification = Some(verification);
     }
+    Ok(())
+}
+
+/// A keyless access's kubeconfig (no secret in it) written, and the CI user's rights
+/// verified by impersonating it where the caller may.
+async fn deliver_keyless(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    options: &ApplyOptions,
+    report: &mut ApplyReport,
+    progress: &Progress,
+) -> Result<()> {
+    let server = pipeline.spec.server.clone().unwrap_or_else(|| cluster.server.clone());
+    let ca = cluster_ca(cluster, pipeline).await?;
+    let issued = keyless_kubeconfig(&pipeline.spec, &server, &pipeline.namespace, &ca)
+        .map_err(|e| Problem::failed(e.to_string()))?;
+    crate::output::write_kubeconfig(&options.kubeconfig_path, &issued.text, options.force)?;
+    report.kubeconfig = Some(options.kubeconfig_path.display().to_string());
+    report.notes.push(
+        "the kubeconfig holds no token: commit it or keep it as a plain CI variable; the cluster's authenticator must trust the CI's issuer (`kubectl cicd generate -o authentication` shows how)".to_owned(),
+    );
+    if !options.verify {
+        return Ok(());
+    }
+    let TokenKind::Keyless(identity) = &pipeline.spec.token else { return Ok(()) };
+    let user = keyless::username(identity);
+    if !may_impersonate(cluster, &user).await? {
+        report.notes.push(format!(
+            "not verified: you may not impersonate {user} (verify needs `impersonate` on users); the first job shows whether it works"
+        ));
+        return Ok(());
+    }
+    progress.set(format!("verifying the rights of {user}"));
+    let expected = if pipeline.rules_given {
+        pipeline.spec.rules.clone()
+    } else {
+        live_role_rules(cluster, &pipeline.namespace, &pipeline.spec.role).await?
+    };
+    let subject = Subject::Impersonated { cluster, user: &user };
+    report.verification = Some(verify_until(subject, pipeline, &expected).await?);
     Ok(())
 }
 
@@ -510,9 +565,17 @@ pub async fn apply(
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     // The Role must exist before the binding is checked against it, and the ServiceAccount
     // before its token Secret (the token controller deletes Secrets of absent accounts).
+    let account_change = async {
+        match &m.service_account {
+            Some(account) => {
+                apply_object(cluster, &accounts, account, options.dry_run, pipeline).await.map(Some)
+            }
+            None => Ok(None),
+        }
+    };
     let (role, account) = futures::try_join!(
         apply_object(cluster, &roles, &m.role, options.dry_run, pipeline),
-        apply_object(cluster, &accounts, &m.service_account, options.dry_run, pipeline),
+        account_change,
     )?;
     let secret_change = async {
         match &m.secret {
@@ -537,9 +600,15 @@ pub async fn apply(
         }
     };
     let (binding, secret) = futures::try_join!(binding_change, secret_change)?;
-    out.changes = vec![role, account, binding];
+    out.changes = vec![role];
+    out.changes.extend(account);
+    out.changes.push(binding);
     out.changes.extend(secret);
     if options.dry_run {
+        return Ok(out);
+    }
+    if matches!(pipeline.spec.token, TokenKind::Keyless(_)) {
+        deliver_keyless(cluster, pipeline, options, &mut out, progress).await?;
         return Ok(out);
     }
     progress.set(format!("waiting for the token of {}", pipeline.label()));

@@ -30,6 +30,14 @@ pub async fn rotate(
     options: &ApplyOptions,
     progress: &Progress,
 ) -> Result<(ApplyReport, Option<bool>)> {
+    if matches!(pipeline.spec.token, TokenKind::Keyless(_)) {
+        return Err(Problem::usage(format!(
+            "{} is keyless: there is no token to rotate (each job fetches a fresh one)",
+            pipeline.label()
+        ))
+        .hint("to stop the access, `kubectl cicd revoke`; to change who may use it, edit the spec's token: and re-apply")
+        .into());
+    }
     let mut out = ApplyReport::new(pipeline);
     let ns = pipeline.namespace.as_str();
     if let Some(rules) = lacking_rights(cluster, ns, &rotate_rules(&pipeline.spec)).await? {
@@ -68,11 +76,11 @@ pub async fn rotate(
         if ownership.renew_service_account {
             renew_service_account(cluster, pipeline, options).await?;
             let accounts: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), ns);
-            let m = &pipeline.manifests;
-            let mut change =
-                apply_object(cluster, &accounts, &m.service_account, false, pipeline).await?;
-            change.outcome = Outcome::ReplacedWithNewUid;
-            out.changes.push(change);
+            if let Some(account) = &pipeline.manifests.service_account {
+                let mut change = apply_object(cluster, &accounts, account, false, pipeline).await?;
+                change.outcome = Outcome::ReplacedWithNewUid;
+                out.changes.push(change);
+            }
         }
         let mut change = apply_object(cluster, &secrets, secret, false, pipeline).await?;
         change.outcome = Outcome::Replaced;

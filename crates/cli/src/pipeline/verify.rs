@@ -5,7 +5,11 @@ use cicd_access_core::coverage::compact_string;
 use cicd_access_core::manifest::rule_of;
 use cicd_access_core::verify::{Verification, compare_rights, denied_user, service_account_user};
 use cicd_access_core::{AccessSpec, Rule};
-use k8s_openapi::api::authorization::v1::SelfSubjectRulesReview;
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    SelfSubjectRulesReview,
+};
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::rbac::v1::Role;
 use kube::Client;
@@ -76,8 +80,16 @@ fn rejected(error: anyhow::Error) -> anyhow::Error {
     error
 }
 
-/// Who the client is: the user a denial names (works on every release), else unknown.
+/// Who the client is: the API server's own answer where it serves SelfSubjectReview (1.28+;
+/// any identity may ask it), else the user a denial names (every release), else unknown.
 async fn whoami(client: &Client) -> Result<Option<String>> {
+    let reviews: Api<SelfSubjectReview> = Api::all(client.clone());
+    match reviews.create(&PostParams::default(), &SelfSubjectReview::default()).await {
+        Ok(review) => return Ok(reviewed_user(&review)),
+        Err(kube::Error::Api(status)) if status.code == 401 => return Err(TokenRejected.into()),
+        // 404: not served before 1.28 (and not at v1 before 1.28); anything else: ask the old way.
+        Err(_) => {}
+    }
     let nodes: Api<Node> = Api::all(client.clone());
     match nodes.list_metadata(&ListParams::default().limit(1)).await {
         Err(kube::Error::Api(status)) if status.code == 403 => Ok(denied_user(&status.message)),
@@ -90,6 +102,19 @@ async fn whoami(client: &Client) -> Result<Option<String>> {
     }
 }
 
+/// The user a SelfSubjectReview's answer names.
+fn reviewed_user(review: &SelfSubjectReview) -> Option<String> {
+    review.status.as_ref()?.user_info.as_ref()?.username.clone()
+}
+
+/// Whose rights to verify: an issued kubeconfig's, or a keyless access's CI user, whom the
+/// caller impersonates (its kubeconfig runs `kubectl cicd token`, which works only in a job).
+#[derive(Clone, Copy)]
+pub(super) enum Subject<'a> {
+    Kubeconfig(&'a str),
+    Impersonated { cluster: &'a Cluster, user: &'a str },
+}
+
 /// Connects with an issued kubeconfig and compares its rights with `expected`.
 pub async fn verify_once(
     text: &str,
@@ -98,6 +123,16 @@ pub async fn verify_once(
     expected: &[Rule],
 ) -> Result<Verification> {
     let (client, _) = client_from_text(text).await?;
+    review(client, namespace, service_account_user(namespace, service_account), expected).await
+}
+
+/// Who `client` is and what it may do in `namespace`, against `expected`.
+async fn review(
+    client: Client,
+    namespace: &str,
+    expected_user: String,
+    expected: &[Rule],
+) -> Result<Verification> {
     let user = whoami(&client).await?;
     let api: Api<SelfSubjectRulesReview> = Api::all(client);
     let answer = api
@@ -109,37 +144,74 @@ pub async fn verify_once(
         })?;
     let review = read_rules_review(&answer)?;
     Ok(Verification {
-        expected_user: service_account_user(namespace, service_account),
+        expected_user,
         user,
         rights: compare_rights(&review.rules, expected),
         incomplete: review.incomplete,
     })
 }
 
+async fn verify_subject(
+    subject: Subject<'_>,
+    pipeline: &Pipeline,
+    expected: &[Rule],
+) -> Result<Verification> {
+    match subject {
+        Subject::Kubeconfig(text) => {
+            verify_once(text, &pipeline.namespace, &pipeline.spec.service_account, expected).await
+        }
+        Subject::Impersonated { cluster, user } => {
+            review(cluster.impersonating(user)?, &pipeline.namespace, user.to_owned(), expected)
+                .await
+        }
+    }
+}
+
 /// Verifies, giving the RBAC authorizer's cache a few seconds to see a new binding.
 pub(super) async fn verify_until(
-    text: &str,
+    subject: Subject<'_>,
     pipeline: &Pipeline,
     expected: &[Rule],
 ) -> Result<VerifyReport> {
     let deadline = tokio::time::Instant::now() + PROPAGATION;
     loop {
-        let verification =
-            match verify_once(text, &pipeline.namespace, &pipeline.spec.service_account, expected)
-                .await
-            {
-                Ok(verification) => verification,
-                Err(e) if e.is::<TokenRejected>() && tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(POLL * 2).await;
-                    continue;
-                }
-                Err(e) => return Err(rejected(e)),
-            };
+        let verification = match verify_subject(subject, pipeline, expected).await {
+            Ok(verification) => verification,
+            Err(e) if e.is::<TokenRejected>() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(POLL * 2).await;
+                continue;
+            }
+            Err(e) => return Err(rejected(e)),
+        };
         if verification.passed() || tokio::time::Instant::now() >= deadline {
             return Ok(VerifyReport::from(&verification));
         }
         tokio::time::sleep(POLL * 2).await;
     }
+}
+
+/// Whether the caller may act as `user` (`kubectl auth can-i impersonate users/NAME`).
+pub(super) async fn may_impersonate(cluster: &Cluster, user: &str) -> Result<bool> {
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some("impersonate".to_owned()),
+                resource: Some("users".to_owned()),
+                name: Some(user.to_owned()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
+    let answer = call(
+        cluster,
+        "asking whether you may impersonate the CI user",
+        api.create(&PostParams::default(), &review),
+    )
+    .await?;
+    Ok(answer.status.is_some_and(|status| status.allowed))
 }
 
 /// The rules of the Role as it is in the cluster.
@@ -180,4 +252,25 @@ pub async fn verify_file(
     let verification =
         verify_once(text, &namespace, &spec.service_account, &expected).await.map_err(rejected)?;
     Ok(VerifyReport::from(&verification))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1.30 API server's answer to a ServiceAccount token's SelfSubjectReview (1.20, the
+    /// harness's server, does not serve it: this is the shape current servers write).
+    const REVIEW: &str = r#"{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1",
+      "metadata":{"creationTimestamp":null},
+      "status":{"userInfo":{"username":"system:serviceaccount:team-a:ci-cd",
+        "uid":"4b2f7f5e-2c1d-4a9e-9d59-0f5b8f1c2a11",
+        "groups":["system:serviceaccounts","system:serviceaccounts:team-a","system:authenticated"],
+        "extra":{"authentication.kubernetes.io/credential-id":["JTI=5d0b3c9e-8f6a-4c1b-a1e2-3f4d5e6a7b8c"]}}}}"#;
+
+    #[test]
+    fn a_self_subject_review_names_the_user() {
+        let review: SelfSubjectReview = serde_json::from_str(REVIEW).unwrap();
+        assert_eq!(reviewed_user(&review).as_deref(), Some("system:serviceaccount:team-a:ci-cd"));
+        assert_eq!(reviewed_user(&SelfSubjectReview::default()), None);
+    }
 }
