@@ -5,7 +5,9 @@
 //!    median wall time of each and their ratio (target: the CLI at least 8x faster), and
 //!    the CLI's peak RSS (target: at most 30 MB) from `/usr/bin/time`;
 //! 2. N pipelines (default 100, `CLI_BENCH_PIPELINES`) in N namespaces: one spec file
-//!    applied by one CLI run against N sequential kubectl sequences.
+//!    applied by one CLI run against N sequential kubectl sequences;
+//! 3. `kubectl cicd status -A` over every access made above (target: under 2 s) beside the
+//!    `kubectl get` of the same objects as JSON, which is what it reads.
 //!
 //! The CLI does more than the script: it also checks the rights first and verifies the
 //! issued kubeconfig. Run with `cargo bench -p cicd-access-tests --bench cli_apply`
@@ -168,5 +170,30 @@ fn main() {
     println!(
         "  kubectl-cicd apply -f, bound tokens {:>7.2} s (no token controller in the path)",
         cli_bound.as_secs_f64()
+    );
+
+    // status -A over all of them, against kubectl reading the same lists.
+    let namespaces = runs * 2 + 2 + pipelines * 3;
+    let mut status_times = Vec::new();
+    let mut get_times = Vec::new();
+    for _ in 0..runs {
+        status_times.push(cli(&admin, dir, &["status", "-A", "-o", "json"]).0);
+        let started = Instant::now();
+        for what in [&["sa,role,rolebinding,secret", "-A"][..], &["clusterrolebindings"][..]] {
+            let mut command: Command = admin.env_command("kubectl");
+            command.arg("get").args(what).args(["-o", "json"]).current_dir(dir);
+            let output = run(command, None);
+            assert!(output.success(), "kubectl get failed:\n{}", output.stderr);
+        }
+        get_times.push(started.elapsed());
+    }
+    println!("status -A over the {namespaces} namespaces made above, each with one access, {runs} runs each:");
+    println!(
+        "  kubectl-cicd status -A     median {:>8.1} ms (target < 2 s)",
+        median(&mut status_times).as_secs_f64() * 1e3
+    );
+    println!(
+        "  kubectl get of the same    median {:>8.1} ms (sa,role,rolebinding,secret -A; clusterrolebindings)",
+        median(&mut get_times).as_secs_f64() * 1e3
     );
 }
