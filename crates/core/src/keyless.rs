@@ -623,7 +623,7 @@ impl<'a> KeylessAccess<'a> {
              - Kubernetes 1.34 and later: the AuthenticationConfiguration apiserver.config.k8s.io/v1, passed with kube-apiserver --authentication-config.\n\
              - Kubernetes 1.30 to 1.33: the same file as apiserver.config.k8s.io/v1beta1.\n\
              - Older clusters, or to keep using flags: the --oidc-* flags. They admit one issuer per API server and cannot be combined with --authentication-config.\n\
-             - Amazon EKS: the identity provider config (aws eks associate-identity-provider-config); EKS allows one OIDC provider per cluster.\n\
+             - Amazon EKS: the identity provider config, with aws eks associate-identity-provider-config --cluster-name CLUSTER --cli-input-json file://FILE; EKS allows one OIDC provider per cluster.\n\
              - Other managed clusters: their own way to add an OIDC issuer, with the same issuer, audience ({audience}), username claim ({claim}), prefix ({prefix}) and required claims.\n\
              The RoleBinding names the user {user}: the token's {claim} with the prefix {prefix}. \
              A repository or organisation that customises its OIDC subject template changes that sub, and the binding would no longer match.\n",
@@ -885,6 +885,42 @@ mod tests {
         ] {
             assert_eq!(errors(identity.clone()), vec![], "{identity:?}");
         }
+    }
+
+    #[test]
+    fn a_spec_file_is_checked_through_validate_spec() {
+        let check = |token: &str| {
+            let text = format!(
+                "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: demo\nserver: https://api.example.com\nrules: [{{apiGroups: [apps], resources: [deployments], verbs: [get]}}]\ntoken:\n{token}"
+            );
+            let spec = AccessSpec::parse_documents(&text).unwrap().remove(0);
+            match validate_spec(&spec) {
+                Ok(()) => Vec::new(),
+                Err(errors) => errors.0.iter().map(|e| e.field().to_owned()).collect(),
+            }
+        };
+        assert_eq!(
+            check(
+                "  kind: keyless\n  provider: gitlab\n  project: group/sub/app\n  ref: refs/heads/main\n  environment: production\n"
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check(
+                "  kind: keyless\n  provider: custom\n  issuer: https://issuer.example.com\n  value: deployer\n"
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check("  kind: keyless\n  provider: github\n  repository: org\n  ref: main\n"),
+            ["token.repository", "token.ref"]
+        );
+        // The unused ServiceAccount name is not checked for a keyless access.
+        let unused = "serviceAccount: Not A Name\n";
+        let text = format!(
+            "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\n{unused}rules: [{{apiGroups: [apps], resources: [deployments], verbs: [get]}}]\ntoken: {{kind: keyless, provider: github, repository: org/app, ref: refs/heads/main, audience: k8s}}\n"
+        );
+        assert_eq!(validate_spec(&AccessSpec::parse_documents(&text).unwrap()[0]), Ok(()));
     }
 
     #[test]
