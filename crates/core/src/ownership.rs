@@ -145,7 +145,10 @@ pub fn assess_ownership(
     if let Some(role) = &existing.role {
         foreign(Role::KIND, &role.metadata, None);
     }
-    if let Some(account) = &existing.service_account {
+    // A keyless access writes no ServiceAccount: one of the same name is not its business.
+    if let Some(account) =
+        existing.service_account.as_ref().filter(|_| spec.token.has_service_account())
+    {
         foreign(ServiceAccount::KIND, &account.metadata, None);
     }
     if let Some(binding) = &existing.role_binding {
@@ -284,5 +287,20 @@ mod tests {
         let bound =
             AccessSpec { token: TokenKind::Bound { duration: "1h".parse().unwrap() }, ..spec() };
         assert!(!assess_ownership(&bound, &existing, Intent::Apply, false).renew_service_account);
+    }
+
+    #[test]
+    fn keyless_leaves_a_foreign_service_account_and_secret_alone() {
+        let keyless = AccessSpec {
+            token: TokenKind::Keyless(crate::spec::KeylessIdentity::default()),
+            ..spec()
+        };
+        let mut existing = ours();
+        unlabel(&mut existing.service_account.as_mut().unwrap().metadata);
+        unlabel(&mut existing.secret.as_mut().unwrap().metadata);
+        let ownership = assess_ownership(&keyless, &existing, Intent::Apply, false);
+        assert!(!ownership.refused(), "{:?}", ownership.conflicts);
+        assert!(!ownership.renew_service_account);
+        assert!(assess_ownership(&spec(), &existing, Intent::Apply, false).refused());
     }
 }
