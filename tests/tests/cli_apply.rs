@@ -613,3 +613,82 @@ fn status_finds_wider_bindings_and_drift() {
     );
     cluster.admin().kubectl().ok(&["delete", "clusterrolebinding", &crb]);
 }
+
+/// A keyless access (issue 20) for `repository` on `main`, in `namespace`, for `server`.
+fn keyless_spec(namespace: &str, server: &str, repository: &str) -> String {
+    format!(
+        "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: {namespace}\nserver: {server}\n\
+         token:\n  kind: keyless\n  provider: github\n  repository: {repository}\n  ref: refs/heads/main\n\
+         rules:\n- apiGroups: ['']\n  resources: [configmaps]\n  verbs: [get, list, create]\n"
+    )
+}
+
+#[test]
+fn keyless_apply_binds_the_ci_user_and_writes_a_kubeconfig_without_a_token() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.namespace();
+    let admin = namespace.admin();
+    let spec = namespace.dir().join("keyless.yaml");
+    fs::write(&spec, keyless_spec(namespace.name(), cluster.server(), "org/app")).unwrap();
+    let out = cicd(&admin, namespace.dir(), &["apply", "-f", "keyless.yaml"]);
+    expect_code(&out, 0, "keyless apply as admin");
+    assert!(out.stdout.contains("role/ci-cd created"), "{}", out.stdout);
+    assert!(out.stdout.contains("rolebinding/ci-cd created"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("serviceaccount/") && !out.stdout.contains("secret/"),
+        "{}",
+        out.stdout
+    );
+    // Verified by impersonating the CI user: the admin may.
+    let user = "github:repo:org/app:ref:refs/heads/main";
+    assert!(out.stdout.contains(&format!("verified: authenticates as {user}")), "{}", out.stdout);
+
+    let kubectl = admin.clone().namespace(namespace.name());
+    let account = kubectl.run(&["get", "serviceaccount", "ci-cd"]);
+    assert!(account.stderr.contains("NotFound"), "no ServiceAccount: {}", account.stderr);
+    let binding = kubectl.run(&[
+        "get",
+        "rolebinding",
+        "ci-cd",
+        "-o",
+        "jsonpath={.subjects[0].kind}/{.subjects[0].name}",
+    ]);
+    assert_eq!(binding.stdout, format!("User/{user}"));
+    let as_ci = |who: &str, verb: &str| {
+        kubectl.run(&["auth", "can-i", verb, "configmaps", "--as", who]).stdout.trim() == "yes"
+    };
+    assert!(as_ci(user, "create") && as_ci(user, "list"));
+    assert!(!as_ci(user, "delete"), "only what the Role grants");
+    assert!(!as_ci("github:repo:org/other:ref:refs/heads/main", "create"), "another repository");
+    assert!(!as_ci("github:repo:org/app:ref:refs/heads/dev", "create"), "another branch");
+
+    // The kubeconfig: server, CA and the exec plugin; no token anywhere.
+    let text = fs::read_to_string(namespace.dir().join("kubeconfig_ci_cd.yaml")).unwrap();
+    assert!(!text.contains("token:"), "{text}");
+    assert!(text.contains("command: kubectl-cicd"), "{text}");
+    assert!(
+        text.contains(&format!("- {}", cluster.server())),
+        "the audience is the server: {text}"
+    );
+    assert!(text.contains("certificate-authority-data:"), "{text}");
+    // rotate has nothing to rotate.
+    let rotate = cicd(&admin, namespace.dir(), &["rotate", "-f", "keyless.yaml"]);
+    expect_code(&rotate, 2, "rotate a keyless access");
+    assert!(rotate.stderr.contains("no token to rotate"), "{}", rotate.stderr);
+}
+
+#[test]
+fn keyless_apply_by_a_namespace_admin_says_it_could_not_verify() {
+    let cluster = ControlPlane::shared();
+    let namespace = cluster.tenant_namespace();
+    let tenant = namespace.as_identity(cluster.namespace_admin());
+    fs::write(
+        namespace.dir().join("keyless.yaml"),
+        keyless_spec(namespace.name(), cluster.server(), "org/app"),
+    )
+    .unwrap();
+    let out = cicd(&tenant, namespace.dir(), &["apply", "-f", "keyless.yaml"]);
+    expect_code(&out, 0, "keyless apply as namespace-admin");
+    assert!(out.stdout.contains("rolebinding/ci-cd created"), "{}", out.stdout);
+    assert!(out.stdout.contains("not verified: you may not impersonate"), "{}", out.stdout);
+}
