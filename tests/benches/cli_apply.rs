@@ -187,7 +187,9 @@ fn main() {
         }
         get_times.push(started.elapsed());
     }
-    println!("status -A over the {namespaces} namespaces made above, each with one access, {runs} runs each:");
+    println!(
+        "status -A over the {namespaces} namespaces made above, each with one access, {runs} runs each:"
+    );
     println!(
         "  kubectl-cicd status -A     median {:>8.1} ms (target < 2 s)",
         median(&mut status_times).as_secs_f64() * 1e3
