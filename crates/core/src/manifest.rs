@@ -12,6 +12,8 @@ use crate::validate::{SpecErrors, validate_names, validate_spec};
 
 /// Secret type the token controller fills.
 pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+/// Type of the Secret a bound token is tied to: no data, only its existence counts.
+pub const BOUND_ANCHOR_TYPE: &str = "cicd-access.dev/bound-token-anchor";
 /// Annotation that tells the token controller which ServiceAccount the Secret is for.
 pub const SERVICE_ACCOUNT_ANNOTATION: &str = "kubernetes.io/service-account.name";
 
@@ -22,7 +24,8 @@ pub struct Manifests {
     /// `None` for keyless access: the RoleBinding names the CI job's own identity.
     pub service_account: Option<ServiceAccount>,
     pub role_binding: RoleBinding,
-    /// `None` for bound tokens: nothing long-lived is stored.
+    /// The token Secret; for a bound token the empty Secret its tokens are bound to;
+    /// `None` for keyless access.
     pub secret: Option<Secret>,
 }
 
@@ -122,14 +125,29 @@ fn objects(spec: &AccessSpec) -> Manifests {
         },
         subjects: Some(vec![subject]),
     };
-    let secret = matches!(spec.token, TokenKind::Secret).then(|| {
-        let mut meta = metadata(spec, &spec.secret);
-        meta.annotations = Some(BTreeMap::from([(
-            SERVICE_ACCOUNT_ANNOTATION.to_owned(),
-            spec.service_account.clone(),
-        )]));
-        Secret { metadata: meta, type_: Some(TOKEN_SECRET_TYPE.to_owned()), ..Secret::default() }
-    });
+    let secret = match spec.token {
+        TokenKind::Secret => {
+            let mut meta = metadata(spec, &spec.secret);
+            meta.annotations = Some(BTreeMap::from([(
+                SERVICE_ACCOUNT_ANNOTATION.to_owned(),
+                spec.service_account.clone(),
+            )]));
+            Some(Secret {
+                metadata: meta,
+                type_: Some(TOKEN_SECRET_TYPE.to_owned()),
+                ..Secret::default()
+            })
+        }
+        // The bound token's anchor: tokens are requested with a boundObjectRef to it, and the
+        // API server accepts them only while it exists, so deleting it revokes them at once.
+        // It holds no data.
+        TokenKind::Bound { .. } => Some(Secret {
+            metadata: metadata(spec, &spec.secret),
+            type_: Some(BOUND_ANCHOR_TYPE.to_owned()),
+            ..Secret::default()
+        }),
+        TokenKind::Keyless(_) => None,
+    };
     Manifests { role, service_account, role_binding, secret }
 }
 
@@ -306,10 +324,14 @@ mod tests {
     }
 
     #[test]
-    fn bound_tokens_have_no_secret() {
+    fn a_bound_tokens_secret_is_an_empty_anchor() {
         let spec =
             AccessSpec { token: TokenKind::Bound { duration: "24h".parse().unwrap() }, ..demo() };
-        assert!(build_manifests(&spec).unwrap().secret.is_none());
+        let secret = build_manifests(&spec).unwrap().secret.expect("the anchor Secret");
+        assert_eq!(secret.type_.as_deref(), Some(BOUND_ANCHOR_TYPE));
+        assert!(secret.data.is_none() && secret.string_data.is_none(), "it holds nothing");
+        // Not a token Secret: the token controller must leave it alone.
+        assert!(secret.metadata.annotations.is_none());
     }
 
     fn keyless_identity() -> crate::spec::KeylessIdentity {

@@ -57,6 +57,7 @@ pub fn steps_with_documents(spec: &AccessSpec, documents: &[Document]) -> Vec<St
         TokenKind::Bound { .. } => {
             variables
                 .push_str(&format!("SERVICE_ACCOUNT={}\n", shell_quote(&spec.service_account)));
+            variables.push_str(&format!("SECRET={}\n", shell_quote(&spec.secret)));
         }
         // Nothing is read back: the job's own token authenticates it.
         TokenKind::Keyless(_) => {}
@@ -150,10 +151,15 @@ fn token_steps(spec: &AccessSpec, secret_yaml: &str, steps: &mut Vec<Step>) {
         }
         TokenKind::Bound { duration } => {
             steps.push(Step {
+                title: format!("Create the Secret {} the token is bound to", spec.secret),
+                why: "It holds nothing; the API server accepts the token only while it exists, so deleting it revokes the token at once.".into(),
+                command: apply(secret_yaml),
+            });
+            steps.push(Step {
                 title: format!("Request a token valid for {duration}"),
                 why: "A bound token from the TokenRequest API expires on its own; no long-lived credential is stored.".into(),
                 command: format!(
-                    "token=\"$(kubectl create token \"${{SERVICE_ACCOUNT}}\" --namespace \"${{NAMESPACE}}\" --duration {})\"\nnamespace=\"${{NAMESPACE}}\"\n",
+                    "token=\"$(kubectl create token \"${{SERVICE_ACCOUNT}}\" --namespace \"${{NAMESPACE}}\" --duration {} --bound-object-kind Secret --bound-object-name \"${{SECRET}}\")\"\nnamespace=\"${{NAMESPACE}}\"\n",
                     shell_quote(&duration.to_string())
                 ),
             });
@@ -194,9 +200,10 @@ pub fn kubeconfig_inputs(spec: &AccessSpec) -> Vec<String> {
         )],
         TokenKind::Bound { duration } => vec![
             format!(
-                "kubectl create token {}{namespace} --duration {}",
+                "kubectl create token {}{namespace} --duration {} --bound-object-kind Secret --bound-object-name {}",
                 shell_quote(&spec.service_account),
-                shell_quote(&duration.to_string())
+                shell_quote(&duration.to_string()),
+                shell_quote(&spec.secret)
             ),
             CA_COMMAND.to_owned(),
         ],
@@ -266,7 +273,10 @@ mod tests {
             ..PRESETS[1].spec()
         };
         let inputs = kubeconfig_inputs(&bound);
-        assert_eq!(inputs[0], "kubectl create token 'deployer' --duration '24h'");
+        assert_eq!(
+            inputs[0],
+            "kubectl create token 'deployer' --duration '24h' --bound-object-kind Secret --bound-object-name 'ci-cd'"
+        );
         assert!(inputs[1].contains("certificate-authority-data"));
     }
 
