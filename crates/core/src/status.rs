@@ -148,7 +148,14 @@ pub struct StatusOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Identity {
-    ServiceAccount { namespace: String, name: String },
+    ServiceAccount {
+        namespace: String,
+        name: String,
+    },
+    /// A keyless access's CI identity, as the JWT authenticator names it.
+    User {
+        name: String,
+    },
 }
 
 impl Identity {
@@ -157,12 +164,20 @@ impl Identity {
             Identity::ServiceAccount { namespace, name } => {
                 crate::verify::service_account_user(namespace, name)
             }
+            Identity::User { name } => name.clone(),
         }
     }
 
     /// Whether a binding's subject is this identity, itself or by a group it is in.
     fn is_named_by(&self, subject: &Subject, binding_namespace: Option<&str>) -> bool {
-        let Identity::ServiceAccount { namespace, name } = self;
+        let Identity::ServiceAccount { namespace, name } = self else {
+            return match subject.kind.as_str() {
+                "User" => subject.name == self.user(),
+                // Every user the authenticator admits is in system:authenticated.
+                "Group" => subject.name == "system:authenticated",
+                _ => false,
+            };
+        };
         match subject.kind.as_str() {
             "ServiceAccount" => {
                 let subject_namespace = subject.namespace.as_deref().or(binding_namespace);
@@ -184,6 +199,7 @@ impl std::fmt::Display for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Identity::ServiceAccount { name, .. } => write!(f, "ServiceAccount {name}"),
+            Identity::User { name } => write!(f, "User {name}"),
         }
     }
 }
@@ -398,12 +414,14 @@ fn assess_one(
     binding: &RoleBinding,
 ) -> Option<Status> {
     let ns = namespace(&binding.metadata);
-    let subject = binding.subjects.iter().flatten().find(|s| s.kind == "ServiceAccount")?;
-    let identity = Identity::ServiceAccount {
-        namespace: subject.namespace.clone().unwrap_or_else(|| ns.clone()),
-        name: subject.name.clone(),
+    let subjects = || binding.subjects.iter().flatten();
+    let identity = match subjects().find(|s| s.kind == "ServiceAccount") {
+        Some(subject) => Identity::ServiceAccount {
+            namespace: subject.namespace.clone().unwrap_or_else(|| ns.clone()),
+            name: subject.name.clone(),
+        },
+        None => Identity::User { name: subjects().find(|s| s.kind == "User")?.name.clone() },
     };
-    let Identity::ServiceAccount { name: sa_name, .. } = &identity;
     let mut problems = Vec::new();
     let mut fail = |text: String| problems.push(Problem { fails: true, text });
 
@@ -425,13 +443,22 @@ fn assess_one(
             "Role {role_name} is missing: the pipeline can do nothing; apply the access again"
         ));
     }
-    let service_account = observed
-        .service_accounts
-        .iter()
-        .find(|s| namespace(&s.metadata) == ns && name(&s.metadata) == *sa_name);
-    if service_account.is_none() {
-        fail(format!("ServiceAccount {sa_name} is missing: its token no longer authenticates"));
-    }
+    // A keyless access has no ServiceAccount and no token to check: the job brings its own.
+    let account = match &identity {
+        Identity::ServiceAccount { name: sa_name, .. } => {
+            let service_account = observed
+                .service_accounts
+                .iter()
+                .find(|s| namespace(&s.metadata) == ns && name(&s.metadata) == *sa_name);
+            if service_account.is_none() {
+                fail(format!(
+                    "ServiceAccount {sa_name} is missing: its token no longer authenticates"
+                ));
+            }
+            Some((sa_name.clone(), service_account))
+        }
+        Identity::User { .. } => None,
+    };
 
     let drift = role.and_then(|role| drift_of(role, &rules, options.expected.as_deref()));
     if let Some(drift) = &drift {
@@ -462,7 +489,9 @@ fn assess_one(
         ));
     }
 
-    let token = token_status(observed, options, &ns, sa_name, service_account, &mut problems);
+    let token = account.and_then(|(sa_name, service_account)| {
+        token_status(observed, options, &ns, &sa_name, service_account, &mut problems)
+    });
     let findings = lint_role(&rules, LintOptions::default());
     Some(Status {
         namespace: ns,
@@ -665,6 +694,44 @@ mod tests {
         assert!(!report.failed());
         assert_eq!(access.token.as_ref().unwrap().age_days, Some(1));
         assert!(report.text().starts_with("NAMESPACE   IDENTITY               ROLE    RULES   TOKEN            STATUS\ndemo        ServiceAccount ci-cd   ci-cd   7       secret, 1d old   ok\n"), "{}", report.text());
+    }
+
+    #[test]
+    fn a_keyless_access_is_its_ci_user_with_no_service_account_or_token() {
+        let spec = AccessSpec {
+            namespace: Some("demo".into()),
+            server: Some("https://api.example.com".into()),
+            token: crate::TokenKind::Keyless(crate::KeylessIdentity {
+                repository: Some("org/app".into()),
+                git_ref: Some("refs/heads/main".into()),
+                ..crate::KeylessIdentity::default()
+            }),
+            ..crate::preset::find("welkin-user-demo").unwrap().spec()
+        };
+        let manifests = build_manifests(&spec).unwrap();
+        let user = "github:repo:org/app:ref:refs/heads/main";
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            serde_json::to_value(&manifests.role).unwrap(),
+            serde_json::to_value(&manifests.role_binding).unwrap(),
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "too-much"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]},
+        ]});
+        let mut observed = Observed::default();
+        observed.add_json("the listing", &list.to_string()).unwrap();
+        let report = assess_status(&observed, &options());
+        assert_eq!(report.accesses.len(), 1, "{}", report.text());
+        let access = &report.accesses[0];
+        assert_eq!(access.identity, Identity::User { name: user.into() });
+        assert_eq!(access.token, None);
+        assert!(
+            !access.problems.iter().any(|p| p.text.contains("ServiceAccount")),
+            "{}",
+            report.text()
+        );
+        let wider: Vec<&str> = access.wider.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(wider, ["too-much"]);
     }
 
     #[test]
