@@ -13,7 +13,8 @@ use cicd_access_core::kubeconfig::{
 };
 use cicd_access_core::lint::Severity;
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use cicd_access_core::status::BOUND_EXPIRY_ANNOTATION;
+use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Resource;
@@ -299,9 +300,25 @@ pub(super) fn secret_token(secret: &Secret, pipeline: &Pipeline) -> Result<Token
 
 async fn bound_token(cluster: &Cluster, pipeline: &Pipeline, seconds: u64) -> Result<Token> {
     let api: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    // Bound to the access's anchor Secret by UID: deleting it (revoke) ends the token at
+    // once, and a Secret made again under the same name does not bring it back.
+    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &pipeline.namespace);
+    let name = &pipeline.spec.secret;
+    let anchor = call(
+        cluster,
+        &doing(&format!("reading Secret {name}, which the token is bound to"), pipeline),
+        secrets.get(name),
+    )
+    .await?;
     let request = TokenRequest {
         spec: TokenRequestSpec {
             expiration_seconds: i64::try_from(seconds).ok(),
+            bound_object_ref: Some(BoundObjectReference {
+                api_version: Some("v1".to_owned()),
+                kind: Some("Secret".to_owned()),
+                name: Some(name.clone()),
+                uid: anchor.metadata.uid,
+            }),
             ..TokenRequestSpec::default()
         },
         ..TokenRequest::default()
@@ -315,11 +332,19 @@ async fn bound_token(cluster: &Cluster, pipeline: &Pipeline, seconds: u64) -> Re
     let status =
         answer.status.ok_or_else(|| Problem::failed("the TokenRequest answer has no token"))?;
     let ca_crt = cluster_ca(cluster, pipeline).await?;
-    Ok(Token {
-        value: status.token,
-        ca_crt,
-        expires: Some(status.expiration_timestamp.0.to_string()),
-    })
+    // The API server may cap the duration: its answer is the expiry, kept on the anchor
+    // for `status` (a merge patch, so the next apply's field manager leaves it).
+    let expires = status.expiration_timestamp.0.to_string();
+    let annotation = serde_json::json!({
+        "metadata": {"annotations": {BOUND_EXPIRY_ANNOTATION: expires}}
+    });
+    call(
+        cluster,
+        &doing(&format!("writing the token's expiry on Secret {name}"), pipeline),
+        secrets.patch(name, &PatchParams::default(), &Patch::Merge(&annotation)),
+    )
+    .await?;
+    Ok(Token { value: status.token, ca_crt, expires: Some(expires) })
 }
 
 /// The CA the pipeline trusts: the caller's kubeconfig's, else the cluster's own

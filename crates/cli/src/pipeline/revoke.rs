@@ -156,20 +156,37 @@ pub async fn revoke(
     };
     let old = current_token(cluster, pipeline).await?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    report.changes.push(delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?);
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
+    match pipeline.spec.token {
+        // No credential to delete: the binding is what lets the CI's jobs in.
+        TokenKind::Keyless(_) => report
+            .changes
+            .push(delete_managed(cluster, &bindings, &pipeline.spec.role_binding, pipeline).await?),
+        _ => report
+            .changes
+            .push(delete_managed(cluster, &secrets, &pipeline.spec.secret, pipeline).await?),
+    }
     if all {
-        let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
         let roles: Api<Role> = Api::namespaced(client.clone(), ns);
         let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
-        report
-            .changes
-            .push(delete_managed(cluster, &bindings, &pipeline.spec.role_binding, pipeline).await?);
+        if pipeline.spec.token.has_service_account() {
+            report.changes.push(
+                delete_managed(cluster, &bindings, &pipeline.spec.role_binding, pipeline).await?,
+            );
+        }
         report.changes.push(delete_managed(cluster, &roles, &pipeline.spec.role, pipeline).await?);
-        report.changes.push(
-            delete_managed(cluster, &accounts, &pipeline.spec.service_account, pipeline).await?,
-        );
-    } else if matches!(pipeline.spec.token, TokenKind::Bound { .. }) {
-        report.notes.push("bound tokens cannot be revoked one by one: they stop at their expiry, or when the ServiceAccount is deleted (revoke --all)".to_owned());
+        if pipeline.spec.token.has_service_account() {
+            report.changes.push(
+                delete_managed(cluster, &accounts, &pipeline.spec.service_account, pipeline)
+                    .await?,
+            );
+        }
+    }
+    if matches!(pipeline.spec.token, TokenKind::Bound { .. }) {
+        report.notes.push(format!(
+            "every bound token of this access was tied to Secret {}: with it gone, the API server refuses them",
+            pipeline.spec.secret
+        ));
     }
     if let Some(old) = old {
         progress.set("checking that the old token stopped working");

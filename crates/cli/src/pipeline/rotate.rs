@@ -85,8 +85,12 @@ pub async fn rotate(
         let mut change = apply_object(cluster, &secrets, secret, false, pipeline).await?;
         change.outcome = Outcome::Replaced;
         out.changes.push(change);
-    } else {
-        out.notes.push("the previous bound token keeps working until it expires (delete the ServiceAccount with revoke --all to stop it)".to_owned());
+    }
+    if matches!(pipeline.spec.token, TokenKind::Bound { .. }) {
+        out.notes.push(format!(
+            "Secret {} was made again: the previous bound tokens, tied to the old one, are refused",
+            pipeline.spec.secret
+        ));
     }
     progress.set(format!("waiting for the new token of {}", pipeline.label()));
     let old_value = old.as_ref().map(|t| t.value.clone());
