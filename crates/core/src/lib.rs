@@ -10,6 +10,7 @@ pub mod assessment;
 pub mod canilist;
 pub mod catalog;
 pub mod coverage;
+pub mod credential;
 pub mod derive;
 pub mod draft;
 pub mod duration;
