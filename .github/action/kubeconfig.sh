@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # action.yml's kubeconfig step: decodes the base64 kubeconfig of the `kubeconfig` input into a
-# file only this job's user can read, masks its token in the logs and exports KUBECONFIG.
+# file only this job's user can read (0600; on Windows, where Git Bash's chmod changes nothing,
+# the file has the ACL of $RUNNER_TEMP), masks its token in the logs and exports KUBECONFIG.
 # Nothing of the kubeconfig is ever printed, not even in an error.
 set -euo pipefail
 
