@@ -322,6 +322,11 @@ fn bound_token_expires_stores_no_secret_and_dies_with_its_anchor() {
     let refused = refused_soon(&old_path);
     assert!(refused.contains("Unauthorized"), "{refused}");
 
+    // status reads the real expiry back from the anchor.
+    let status = cicd(&admin, namespace.dir(), &["status", "-n", namespace.name()]);
+    expect_code(&status, 0, "status of a bound token");
+    assert!(status.stdout.contains("bound, expires "), "{}", status.stdout);
+
     // revoke: the anchor goes, and the token with it, long before its expiry.
     let revoke = cicd(&admin, namespace.dir(), &[&["revoke"][..], &bound[..]].concat());
     expect_code(&revoke, 0, "revoke a bound token");
