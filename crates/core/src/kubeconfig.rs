@@ -649,6 +649,21 @@ pub fn kubeconfig_from_token(
             expected: Shown::new(expected),
         });
     }
+    let ca_crt = read_ca(ca)?;
+    let parts = KubeconfigParts {
+        cluster_name: spec.cluster_name.clone(),
+        server: server.to_owned(),
+        ca_crt,
+        namespace: claims.namespace,
+        token: token.to_owned(),
+        expires: claims.expires.map(rfc3339),
+    };
+    Issued::of(&parts, "kubectl create token")
+}
+
+/// The PEM of a pasted CA: the base64 `certificate-authority-data` of a kubeconfig, or the
+/// PEM itself.
+fn read_ca(ca: &str) -> Result<Vec<u8>, KubeconfigError> {
     let ca = ca.trim();
     if ca.is_empty() {
         return Err(KubeconfigError::BadCa { reason: "is empty" });
@@ -662,15 +677,24 @@ pub fn kubeconfig_from_token(
     if !ca_crt.starts_with(b"-----BEGIN CERTIFICATE-----") {
         return Err(KubeconfigError::BadCa { reason: "is not a PEM certificate" });
     }
-    let parts = KubeconfigParts {
-        cluster_name: spec.cluster_name.clone(),
-        server: server.to_owned(),
-        ca_crt,
-        namespace: claims.namespace,
-        token: token.to_owned(),
-        expires: claims.expires.map(rfc3339),
+    Ok(ca_crt)
+}
+
+/// [`keyless_kubeconfig`] from the cluster's CA as pasted (base64 or PEM), in the spec's
+/// namespace: the page's path, which cannot read the current context's namespace.
+pub fn keyless_kubeconfig_from_ca(
+    spec: &crate::AccessSpec,
+    server: &str,
+    ca: &str,
+) -> Result<Issued, KubeconfigError> {
+    crate::input::check_text("the pasted CA", ca, crate::input::MAX_PASTE_BYTES)?;
+    let Some(namespace) = &spec.namespace else {
+        return Err(KubeconfigError::BadNamespace {
+            value: Shown::new(""),
+            reason: "is not given: the kubeconfig names it, and only kubectl knows your context's; type the namespace in step 1".into(),
+        });
     };
-    Issued::of(&parts, "kubectl create token")
+    keyless_kubeconfig(spec, server, namespace, &read_ca(ca)?)
 }
 
 /// Whether `text` is a kubeconfig as this tool issues them for `namespace`: one context,
@@ -950,6 +974,23 @@ mod tests {
         assert_eq!(config["contexts"][0]["context"]["namespace"], "demo");
         assert!(is_issued_for(&issued.text, "demo"));
         insta::assert_snapshot!(issued.text);
+    }
+
+    #[test]
+    fn a_keyless_kubeconfig_from_a_pasted_ca_takes_base64_or_pem_and_the_specs_namespace() {
+        let spec = keyless(crate::Provider::Github);
+        let server = "https://api.example.com:6443";
+        let direct = keyless_kubeconfig(&spec, server, "demo", CA.as_bytes()).unwrap();
+        let base64 = STANDARD.encode(CA);
+        assert_eq!(keyless_kubeconfig_from_ca(&spec, server, &base64), Ok(direct.clone()));
+        assert_eq!(keyless_kubeconfig_from_ca(&spec, server, CA), Ok(direct));
+        assert_eq!(
+            keyless_kubeconfig_from_ca(&spec, server, "  "),
+            Err(KubeconfigError::BadCa { reason: "is empty" })
+        );
+        let current = crate::AccessSpec { namespace: None, ..spec };
+        let error = keyless_kubeconfig_from_ca(&current, server, CA).unwrap_err().to_string();
+        assert!(error.contains("type the namespace in step 1"), "{error}");
     }
 
     #[test]
