@@ -153,6 +153,21 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = StatusFormat::Text)]
         output: StatusFormat,
     },
+    /// Inside a CI job: print the job's OIDC token as an ExecCredential on stdout. The
+    /// exec credential plugin of a keyless kubeconfig; kubectl runs it. HTTPS trusts the
+    /// system roots and the CA bundle in $SSL_CERT_FILE.
+    Token {
+        /// Where the token comes from: GitHub's token request, GitLab's `id_tokens:`
+        /// variable, or a variable a custom issuer's job fills.
+        #[arg(long, value_enum)]
+        provider: TokenProvider,
+        /// The audience the token is for (the API server's client id).
+        #[arg(long, value_name = "AUD", required_if_eq_any = [("provider", "github"), ("provider", "gitlab")])]
+        audience: Option<String>,
+        /// The variable holding the token (gitlab, env) [default: CICD_ACCESS_ID_TOKEN].
+        #[arg(long, value_name = "NAME")]
+        variable: Option<String>,
+    },
     /// Replace the token: new Secret, new token, new kubeconfig; the old token stops working.
     Rotate {
         #[command(flatten)]
@@ -305,6 +320,14 @@ pub enum GenerateFormat {
     OidcFlags,
     /// Keyless: the JSON for `aws eks associate-identity-provider-config --cli-input-json`.
     EksIdentityProvider,
+}
+
+/// Where `kubectl cicd token` finds the job's OIDC token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenProvider {
+    Github,
+    Gitlab,
+    Env,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,6 +11,7 @@ mod files;
 mod output;
 mod pipeline;
 mod problem;
+mod token;
 
 use std::io;
 use std::process::ExitCode;
@@ -226,6 +227,9 @@ async fn run(cli: Cli, progress: &Progress, deadline: tokio::time::Instant) -> R
                 StatusFormat::Yaml => print(&serde_yaml::to_string(&report)?)?,
             }
             Ok(if report.failed() { FAILED } else { 0 })
+        }
+        Command::Token { provider, audience, variable } => {
+            token::run(*provider, audience.as_deref(), variable.as_deref()).await
         }
         Command::Rotate { access, write, output } => {
             let (cluster, pipelines) = connect(&cli, access).await?;
