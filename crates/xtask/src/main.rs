@@ -20,9 +20,9 @@ commands:
   install   only install the tools and the test control plane";
 
 /// What `cargo xtask dist` builds by default. macOS needs Apple's SDK: the release workflow
-/// builds it on macOS. x86_64-pc-windows-gnu (mingw-w64, installed by `cross`) is left out
-/// until the CLI builds for Windows: its files.rs and output.rs use std::os::unix.
-const DIST_TARGETS: [&str; 2] = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+/// builds it on macOS. Windows is mingw-w64's (the `cross` tools); msvc needs Microsoft's SDK.
+const DIST_TARGETS: [&str; 3] =
+    ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl", "x86_64-pc-windows-gnu"];
 
 /// What `cargo xtask test` packages for tests/tests/dist.rs: the static x86_64 binary, the
 /// one the tests can run through kubectl here.
