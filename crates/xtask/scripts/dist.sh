@@ -3,7 +3,7 @@
 # and by .github/workflows/release.yml, which runs `build` on macOS for the macOS binaries
 # (so `build` keeps to bash 3.2 and BSD tools) and `package` once, on Linux, for everything.
 #
-#   dist.sh build TARGET...   target/dist/bin/TARGET/kubectl-cicd[.exe]: the dist profile (fat
+#   dist.sh build TARGET...   target/dist/bin/TARGET/kubectl-cicd[.exe]: the shipped profile (fat
 #                             LTO, one codegen unit, stripped; Cargo.toml)
 #   dist.sh package           one archive per target in target/dist/bin/, the page's archive
 #                             (from dist/), sha256sums.txt and the krew manifest
@@ -70,11 +70,11 @@ build() {
           export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
           ;;
       esac
-      cargo build --quiet --locked --profile dist -p kubectl-cicd --bin kubectl-cicd --target "$target"
+      cargo build --quiet --locked --profile shipped -p kubectl-cicd --bin kubectl-cicd --target "$target"
     )
     binary="$(binary_name "$target")"
     mkdir -p "$out/bin/$target"
-    cp "target/$target/dist/$binary" "$out/bin/$target/$binary"
+    cp "target/$target/shipped/$binary" "$out/bin/$target/$binary"
     say "$target: $(wc -c <"$out/bin/$target/$binary" | tr -d ' ') bytes, $((SECONDS - started)) s"
   done
 }
