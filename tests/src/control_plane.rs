@@ -100,9 +100,18 @@ impl ControlPlane {
 
     /// A private control plane whose tokens are signed with `signing`.
     pub fn start_with(signing: SigningKey) -> ControlPlane {
-        let control_plane = ControlPlane::try_start_with(signing)
+        let control_plane = ControlPlane::try_start_with(signing, &[])
             .unwrap_or_else(|e| panic!("the control plane did not start: {e:#}"));
         control_plane.announce("private");
+        control_plane
+    }
+
+    /// A private control plane whose kube-apiserver gets `extra` flags after its own, e.g.
+    /// the `--oidc-*` flags of [`crate::OidcIssuer::api_server_flags`].
+    pub fn start_with_args(extra: &[String]) -> ControlPlane {
+        let control_plane = ControlPlane::try_start_with(SigningKey::Rsa, extra)
+            .unwrap_or_else(|e| panic!("the control plane did not start: {e:#}"));
+        control_plane.announce("private, with extra kube-apiserver flags");
         control_plane
     }
 
@@ -122,14 +131,14 @@ impl ControlPlane {
     /// Starts a control plane. Ports are picked free but could be taken by another process
     /// before a component binds them, so that one failure is retried with new ports.
     pub fn try_start() -> Result<ControlPlane> {
-        ControlPlane::try_start_with(SigningKey::Rsa)
+        ControlPlane::try_start_with(SigningKey::Rsa, &[])
     }
 
-    fn try_start_with(signing: SigningKey) -> Result<ControlPlane> {
+    fn try_start_with(signing: SigningKey, extra: &[String]) -> Result<ControlPlane> {
         let binaries = Binaries::find();
         let mut attempt = 1;
         loop {
-            match ControlPlane::start_once(&binaries, signing) {
+            match ControlPlane::start_once(&binaries, signing, extra) {
                 Ok(control_plane) => return Ok(control_plane),
                 Err(e) if attempt < 3 && format!("{e:#}").contains("address already in use") => {
                     attempt += 1;
@@ -139,7 +148,11 @@ impl ControlPlane {
         }
     }
 
-    fn start_once(binaries: &Binaries, signing: SigningKey) -> Result<ControlPlane> {
+    fn start_once(
+        binaries: &Binaries,
+        signing: SigningKey,
+        extra: &[String],
+    ) -> Result<ControlPlane> {
         let begin = Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("cicd-access-cp-")
@@ -218,7 +231,10 @@ impl ControlPlane {
                 // Flow control only adds start-up work; it does not take part in RBAC.
                 "--enable-priority-and-fairness=false".into(),
                 "--profiling=false".into(),
-            ]),
+            ])
+            .into_iter()
+            .chain(extra.iter().map(OsString::from))
+            .collect(),
             logs.join("kube-apiserver.log"),
         );
         let controller_manager = Process::new(
