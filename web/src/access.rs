@@ -4,9 +4,11 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::field::TextField;
+use cicd_access_core::keyless::{DEFAULT_CLAIM, issuer};
 use cicd_access_core::spec::DEFAULT_NAME;
+use cicd_access_core::{KeylessIdentity, Provider};
 
-use crate::form::DURATION_FIELD;
+use crate::form::{DURATION_FIELD, KeylessField, TokenChoice};
 use crate::state::Action;
 use crate::{Dispatch, problems_for, use_dispatch, use_store};
 
@@ -26,10 +28,11 @@ pub fn access_form() -> Html {
             ));
         })
     };
-    let on_token = |bound: bool| {
+    let on_token = |token: TokenChoice| {
         let store = store.clone();
-        Callback::from(move |_: Event| store.dispatch(Action::SetBound(bound)))
+        Callback::from(move |_: Event| store.dispatch(Action::SetToken(token)))
     };
+    let token = form.token;
     let name_hint = format!("default {DEFAULT_NAME}");
     html! {
         <section class="card" aria-labelledby="access-title">
@@ -62,8 +65,10 @@ pub fn access_form() -> Html {
                 />
             </div>
             <div class="grid four">
-                <TextField id="serviceAccount" label="ServiceAccount" value={form.service_account.clone()}
-                    oninput={set.service_account.clone()} hint={name_hint.clone()} errors={errors("serviceAccount")} />
+                if token != TokenChoice::Keyless {
+                    <TextField id="serviceAccount" label="ServiceAccount" value={form.service_account.clone()}
+                        oninput={set.service_account.clone()} hint={name_hint.clone()} errors={errors("serviceAccount")} />
+                }
                 <TextField id="role" label="Role" value={form.role.clone()}
                     oninput={set.role.clone()} hint={name_hint.clone()} errors={errors("role")} />
                 <TextField id="roleBinding" label="RoleBinding" value={form.role_binding.clone()}
@@ -76,23 +81,32 @@ pub fn access_form() -> Html {
                 <div class="token-options">
                     <div class="token-option">
                         <label class="check">
-                            <input type="radio" name="token" id="token-secret" checked={!form.bound} onchange={on_token(false)} />
+                            <input type="radio" name="token" id="token-secret" checked={token == TokenChoice::Secret} onchange={on_token(TokenChoice::Secret)} />
                             <span><strong>{ "Long-lived Secret" }</strong>{ " — the control plane fills a token Secret; valid until the Secret is deleted" }</span>
                         </label>
-                        if !form.bound {
+                        if token == TokenChoice::Secret {
                             <TextField id="secret" label="Secret name" value={form.secret.clone()}
                                 oninput={set.secret.clone()} hint={name_hint} errors={errors("secret")} class="inline" />
                         }
                     </div>
                     <div class="token-option">
                         <label class="check">
-                            <input type="radio" name="token" id="token-bound" checked={form.bound} onchange={on_token(true)} />
+                            <input type="radio" name="token" id="token-bound" checked={token == TokenChoice::Bound} onchange={on_token(TokenChoice::Bound)} />
                             <span><strong>{ "Bound token" }</strong>{ " — kubectl create token; expires on its own, nothing long-lived is stored" }</span>
                         </label>
-                        if form.bound {
+                        if token == TokenChoice::Bound {
                             <TextField id="token-duration" label="Valid for" value={form.duration.clone()}
                                 oninput={set.duration.clone()} hint="as kubectl writes it: 24h, 90m, 1h30m (10m to 1 year)"
                                 errors={errors(DURATION_FIELD)} class="inline" />
+                        }
+                    </div>
+                    <div class="token-option">
+                        <label class="check">
+                            <input type="radio" name="token" id="token-keyless" checked={token == TokenChoice::Keyless} onchange={on_token(TokenChoice::Keyless)} />
+                            <span><strong>{ "Keyless (OIDC)" }</strong>{ " — the CI job's own OIDC token; no ServiceAccount, nothing stored anywhere" }</span>
+                        </label>
+                        if token == TokenChoice::Keyless {
+                            { keyless_fields(&form.keyless, &set.dispatch, &errors) }
                         }
                     </div>
                 </div>
@@ -101,8 +115,58 @@ pub fn access_form() -> Html {
     }
 }
 
+/// The keyless identity's provider and the fields it takes.
+fn keyless_fields(
+    identity: &KeylessIdentity,
+    dispatch: &Dispatch,
+    errors: &dyn Fn(&str) -> Vec<String>,
+) -> Html {
+    let provider = identity.provider;
+    let choose = |p: Provider| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: Event| dispatch.dispatch(Action::SetProvider(p)))
+    };
+    let bare = KeylessIdentity { provider, ..KeylessIdentity::default() };
+    let default_issuer = issuer(&bare);
+    html! {
+        <div class="keyless">
+            <fieldset class="providers">
+                <legend>{ "CI provider" }</legend>
+                { for [(Provider::Github, "GitHub Actions"), (Provider::Gitlab, "GitLab CI"), (Provider::Custom, "Another OIDC issuer")].into_iter().map(|(p, label)| html! {
+                    <label class="check">
+                        <input type="radio" name="provider" id={format!("provider-{}", p.as_str())} checked={provider == p} onchange={choose(p)} />
+                        { label }
+                    </label>
+                }) }
+            </fieldset>
+            { for KeylessField::of(provider).iter().map(|&field| {
+                let name = field.name();
+                let (label, placeholder) = match field {
+                    KeylessField::Repository => ("Repository", "org/app".to_owned()),
+                    KeylessField::Project => ("Project path", "group/app".to_owned()),
+                    KeylessField::Ref => ("Ref", "refs/heads/main".to_owned()),
+                    KeylessField::Environment => ("Environment", "e.g. production".to_owned()),
+                    KeylessField::Issuer => ("Issuer URL", default_issuer.map_or_else(|| "https://issuer.example.com".to_owned(), |i| format!("empty: {i}"))),
+                    KeylessField::Audience => ("Audience", "empty: the API server URL".to_owned()),
+                    KeylessField::Claim => ("Claim", format!("empty: {DEFAULT_CLAIM}")),
+                    KeylessField::Value => ("Its value", "e.g. deploy-prod".to_owned()),
+                };
+                let oninput = {
+                    let dispatch = dispatch.clone();
+                    Callback::from(move |v: String| dispatch.dispatch(Action::SetKeyless(field, v)))
+                };
+                html! {
+                    <TextField id={format!("token-{name}")} {label} value={field.get(identity).clone().unwrap_or_default()}
+                        {oninput} {placeholder} errors={errors(&format!("token.{name}"))} class="inline" />
+                }
+            }) }
+        </div>
+    }
+}
+
 /// The text fields' input callbacks, one per field.
 struct Setters {
+    dispatch: Dispatch,
     namespace: Callback<String>,
     server: Callback<String>,
     service_account: Callback<String>,
@@ -120,6 +184,7 @@ impl Setters {
             Callback::from(move |value: String| dispatch.dispatch(make(value)))
         };
         Setters {
+            dispatch: dispatch.clone(),
             namespace: set(Action::SetNamespace),
             server: set(Action::SetServer),
             service_account: set(Action::SetServiceAccount),

@@ -7,10 +7,83 @@ use cicd_access_core::derive::Deployer;
 use cicd_access_core::draft::Draft;
 use cicd_access_core::outputs::Outputs;
 use cicd_access_core::validate::{SpecErrors, ValidationError};
-use cicd_access_core::{AccessSpec, Rule, TokenDuration, TokenKind};
+use cicd_access_core::{AccessSpec, KeylessIdentity, Provider, Rule, TokenDuration, TokenKind};
 
 /// Field key of the token duration (not part of the spec's own validation).
 pub const DURATION_FIELD: &str = "token.duration";
+
+/// Which of the three identities the access has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenChoice {
+    Secret,
+    Bound,
+    Keyless,
+}
+
+/// One typed field of a keyless identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeylessField {
+    Repository,
+    Project,
+    Ref,
+    Environment,
+    Issuer,
+    Audience,
+    Claim,
+    Value,
+}
+
+impl KeylessField {
+    /// The fields the page offers for `provider`, in order; the others stay out of the spec.
+    pub fn of(provider: Provider) -> &'static [KeylessField] {
+        use KeylessField::{Audience, Claim, Environment, Issuer, Project, Ref, Repository, Value};
+        match provider {
+            Provider::Github => &[Repository, Ref, Environment, Audience],
+            Provider::Gitlab => &[Project, Ref, Environment, Issuer, Audience],
+            Provider::Custom => &[Issuer, Claim, Value, Audience],
+        }
+    }
+
+    /// The spec's name of the field, after `token.`: its errors' key and its input's id.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeylessField::Repository => "repository",
+            KeylessField::Project => "project",
+            KeylessField::Ref => "ref",
+            KeylessField::Environment => "environment",
+            KeylessField::Issuer => "issuer",
+            KeylessField::Audience => "audience",
+            KeylessField::Claim => "claim",
+            KeylessField::Value => "value",
+        }
+    }
+
+    pub fn get(self, identity: &KeylessIdentity) -> &Option<String> {
+        match self {
+            KeylessField::Repository => &identity.repository,
+            KeylessField::Project => &identity.project,
+            KeylessField::Ref => &identity.git_ref,
+            KeylessField::Environment => &identity.environment,
+            KeylessField::Issuer => &identity.issuer,
+            KeylessField::Audience => &identity.audience,
+            KeylessField::Claim => &identity.claim,
+            KeylessField::Value => &identity.value,
+        }
+    }
+
+    pub fn get_mut(self, identity: &mut KeylessIdentity) -> &mut Option<String> {
+        match self {
+            KeylessField::Repository => &mut identity.repository,
+            KeylessField::Project => &mut identity.project,
+            KeylessField::Ref => &mut identity.git_ref,
+            KeylessField::Environment => &mut identity.environment,
+            KeylessField::Issuer => &mut identity.issuer,
+            KeylessField::Audience => &mut identity.audience,
+            KeylessField::Claim => &mut identity.claim,
+            KeylessField::Value => &mut identity.value,
+        }
+    }
+}
 
 /// What the user typed, as typed: invalid values stay visible so they can be fixed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,8 +98,11 @@ pub struct Form {
     pub cluster_name: String,
     /// Empty means "the server of the current context".
     pub server: String,
-    pub bound: bool,
+    pub token: TokenChoice,
     pub duration: String,
+    /// The keyless identity as typed (an empty field is `None`), kept while another token
+    /// is chosen; of it the spec takes the fields its provider offers.
+    pub keyless: KeylessIdentity,
     /// How the pipeline deploys: the CI snippets, the "deploy" shortcut and the lint follow it.
     pub deployer: Deployer,
     /// Shared, so that copying the state on a keystroke elsewhere does not copy the rules,
@@ -36,9 +112,16 @@ pub struct Form {
 
 impl Form {
     pub fn from_spec(spec: &AccessSpec) -> Form {
-        let (bound, duration) = match &spec.token {
-            TokenKind::Secret => (false, "24h".to_owned()),
-            TokenKind::Bound { duration } => (true, duration.to_string()),
+        let (token, duration, keyless) = match &spec.token {
+            TokenKind::Secret => {
+                (TokenChoice::Secret, "24h".to_owned(), KeylessIdentity::default())
+            }
+            TokenKind::Bound { duration } => {
+                (TokenChoice::Bound, duration.to_string(), KeylessIdentity::default())
+            }
+            TokenKind::Keyless(identity) => {
+                (TokenChoice::Keyless, "24h".to_owned(), identity.clone())
+            }
         };
         Form {
             namespace: spec.namespace.clone().unwrap_or_default(),
@@ -49,8 +132,9 @@ impl Form {
             secret: spec.secret.clone(),
             cluster_name: spec.cluster_name.clone(),
             server: spec.server.clone().unwrap_or_default(),
-            bound,
+            token,
             duration,
+            keyless,
             deployer: spec.deployer(),
             rules: Rc::new(spec.rules.clone()),
         }
@@ -62,13 +146,13 @@ impl Form {
     /// field is still checked; the outputs are withheld because of the duration error.
     pub fn to_spec(&self) -> (AccessSpec, Option<String>) {
         let mut duration_error = None;
-        let token_duration = self.bound.then(|| {
+        let token_duration = (self.token == TokenChoice::Bound).then(|| {
             self.duration.trim().parse::<TokenDuration>().unwrap_or_else(|e| {
                 duration_error = Some(e.to_string());
                 TokenDuration::SHORTEST
             })
         });
-        let spec = Draft {
+        let mut spec = Draft {
             namespace: (!self.current_namespace).then(|| self.namespace.clone()),
             rules: self.rules.to_vec(),
             service_account: Some(self.service_account.clone()),
@@ -82,6 +166,14 @@ impl Form {
             ..Draft::default()
         }
         .build();
+        if self.token == TokenChoice::Keyless {
+            let mut identity =
+                KeylessIdentity { provider: self.keyless.provider, ..KeylessIdentity::default() };
+            for field in KeylessField::of(identity.provider) {
+                field.get_mut(&mut identity).clone_from(field.get(&self.keyless));
+            }
+            spec.token = TokenKind::Keyless(identity);
+        }
         (spec, duration_error)
     }
 }

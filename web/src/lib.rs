@@ -42,9 +42,11 @@ pub fn field_id(field: &str) -> String {
         }
         return format!("rule-{index}");
     }
+    if let Some(name) = field.strip_prefix("token.") {
+        return format!("token-{name}");
+    }
     match field {
         "rules" => "preset".to_owned(),
-        form::DURATION_FIELD => "token-duration".to_owned(),
         other => other.to_owned(),
     }
 }

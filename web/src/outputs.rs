@@ -4,6 +4,8 @@
 use yew::prelude::*;
 
 use crate::browser;
+use cicd_access_core::TokenKind;
+use cicd_access_core::keyless::{AuthenticationApi, KeylessAccess};
 use cicd_access_core::outputs::Outputs;
 
 use crate::form::Problems;
@@ -16,6 +18,8 @@ enum Tab {
     Script,
     GitHub,
     GitLab,
+    /// A keyless access's: what the cluster's administrator configures.
+    Cluster,
 }
 
 const TABS: &[(Tab, &str, &str)] = &[
@@ -24,6 +28,7 @@ const TABS: &[(Tab, &str, &str)] = &[
     (Tab::Script, "tab-script", "Script"),
     (Tab::GitHub, "tab-github", "GitHub Actions"),
     (Tab::GitLab, "tab-gitlab", "GitLab CI"),
+    (Tab::Cluster, "tab-cluster", "Cluster side"),
 ];
 
 #[derive(Properties, PartialEq, Debug)]
@@ -141,40 +146,43 @@ fn code(props: &CodeProps) -> Html {
 #[function_component(OutputsPanel)]
 pub fn outputs_panel() -> Html {
     let store = use_store();
-    let tab = use_state(|| Tab::Manifests);
+    // The cluster side is a keyless access's alone.
+    let tabs = if matches!(store.spec.token, TokenKind::Keyless(_)) { TABS } else { &TABS[..5] };
+    let chosen = use_state(|| Tab::Manifests);
+    let tab = if tabs.iter().any(|(t, ..)| *t == *chosen) { *chosen } else { Tab::Manifests };
     let each = use_state(|| false);
     let select = |t: Tab| {
-        let tab = tab.clone();
-        Callback::from(move |_: MouseEvent| tab.set(t))
+        let chosen = chosen.clone();
+        Callback::from(move |_: MouseEvent| chosen.set(t))
     };
     let onkeydown = {
-        let tab = tab.clone();
+        let chosen = chosen.clone();
         Callback::from(move |e: KeyboardEvent| {
-            let at = TABS.iter().position(|(t, ..)| *t == *tab).unwrap_or(0);
+            let at = tabs.iter().position(|(t, ..)| *t == tab).unwrap_or(0);
             let next = match e.key().as_str() {
-                "ArrowRight" => (at + 1) % TABS.len(),
-                "ArrowLeft" => (at + TABS.len() - 1) % TABS.len(),
+                "ArrowRight" => (at + 1) % tabs.len(),
+                "ArrowLeft" => (at + tabs.len() - 1) % tabs.len(),
                 "Home" => 0,
-                "End" => TABS.len() - 1,
+                "End" => tabs.len() - 1,
                 _ => return,
             };
             e.prevent_default();
-            if let Some((t, id, _)) = TABS.get(next) {
-                tab.set(*t);
+            if let Some((t, id, _)) = tabs.get(next) {
+                chosen.set(*t);
                 browser::focus(id);
             }
         })
     };
     let body = match &store.outputs {
-        Ok(outputs) => tab_body(*tab, outputs, &each),
+        Ok(outputs) => tab_body(tab, outputs, &each),
         Err(problems) => withheld(problems),
     };
     html! {
         <section class="card outputs" aria-labelledby="outputs-title">
             <h2 id="outputs-title" tabindex="-1"><span class="step">{ "3" }</span>{ "Apply it" }</h2>
             <div class="tabs" role="tablist" aria-label="Outputs" {onkeydown}>
-                { for TABS.iter().map(|(t, id, label)| {
-                    let selected = *t == *tab;
+                { for tabs.iter().map(|(t, id, label)| {
+                    let selected = *t == tab;
                     html! {
                         <button type="button" role="tab" id={*id} aria-selected={selected.to_string()}
                             aria-controls="output-panel" tabindex={if selected { "0" } else { "-1" }}
@@ -183,7 +191,7 @@ pub fn outputs_panel() -> Html {
                 }) }
             </div>
             <div class="tab-panel" id="output-panel" role="tabpanel"
-                aria-labelledby={TABS.iter().find(|(t, ..)| *t == *tab).map_or("tab-manifests", |(_, id, _)| *id)}>
+                aria-labelledby={tabs.iter().find(|(t, ..)| *t == tab).map_or("tab-manifests", |(_, id, _)| *id)}>
                 { body }
             </div>
         </section>
@@ -263,7 +271,9 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                 <Code text={outputs.script().to_owned()} id="script" label="The whole script" />
             </div>
         },
+        Tab::Cluster => cluster_side(outputs),
         Tab::GitHub | Tab::GitLab => {
+            let keyless = matches!(outputs.spec().token, TokenKind::Keyless(_));
             let (snippet, id) = if tab == Tab::GitHub {
                 (outputs.github(), "github")
             } else {
@@ -271,7 +281,7 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
             };
             html! {
                 <div class="output">
-                    <p class="why">{ "Store the kubeconfig first (never commit it): " }<code class="inline">{ &snippet.store_hint }</code></p>
+                    <p class="why">{ if keyless { "Commit the kubeconfig of step 5, it holds no secret: " } else { "Store the kubeconfig first (never commit it): " } }<code class="inline">{ &snippet.store_hint }</code></p>
                     <div class="output-head"><h3>{ snippet.path }</h3>
                         <CopyDownload text={snippet.text.clone()} file={snippet.path.rsplit('/').next().unwrap_or(snippet.path).to_owned()}
                             what={format!("the {} snippet", snippet.path)} mime="application/yaml" /></div>
@@ -279,6 +289,52 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                 </div>
             }
         }
+    }
+}
+
+/// The cluster side of a keyless access: which form to use, then each form.
+fn cluster_side(outputs: &Outputs) -> Html {
+    let access = match KeylessAccess::of(outputs.spec()) {
+        Ok(access) => access,
+        Err(e) => return html! { <p class="why">{ e.to_string() }</p> },
+    };
+    let forms = [
+        (
+            "AuthenticationConfiguration (v1)",
+            "auth-v1",
+            "authentication-config.yaml",
+            access.authentication_configuration(AuthenticationApi::V1),
+        ),
+        (
+            "AuthenticationConfiguration (v1beta1)",
+            "auth-v1beta1",
+            "authentication-config.yaml",
+            access.authentication_configuration(AuthenticationApi::V1beta1),
+        ),
+        (
+            "kube-apiserver --oidc-* flags",
+            "oidc-flags",
+            "oidc-flags.txt",
+            access.oidc_flags().join("\n") + "\n",
+        ),
+        (
+            "EKS identity provider config",
+            "eks",
+            "eks-identity-provider.json",
+            access.eks_identity_provider_config(),
+        ),
+    ];
+    html! {
+        <>
+            <div class="why" id="keyless-guide">{ for access.guide().lines().map(|line| html! { <p>{ line }</p> }) }</div>
+            { for forms.into_iter().map(|(title, id, file, text)| html! {
+                <div class="output">
+                    <div class="output-head"><h3>{ title }</h3>
+                        <CopyDownload text={text.clone()} {file} what={title} /></div>
+                    <Code {text} {id} label={title} yaml={id.starts_with("auth")} />
+                </div>
+            }) }
+        </>
     }
 }
 

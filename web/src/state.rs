@@ -7,15 +7,17 @@ use std::rc::Rc;
 use cicd_access_core::assessment::{Assessment, Evidence, Writer, assess};
 use cicd_access_core::derive::Deployer;
 use cicd_access_core::draft::{add_resource, switch_deployer, typed_names};
-use cicd_access_core::kubeconfig::{Issued, kubeconfig_for_access, kubeconfig_from_token};
+use cicd_access_core::kubeconfig::{
+    Issued, keyless_kubeconfig_from_ca, kubeconfig_for_access, kubeconfig_from_token,
+};
 use cicd_access_core::outputs::Outputs;
 use cicd_access_core::preset;
 use cicd_access_core::remedy::{lacking_in_role, without_lacking};
 use cicd_access_core::share;
-use cicd_access_core::{AccessSpec, Rule};
+use cicd_access_core::{AccessSpec, Provider, Rule};
 use yew::Reducible;
 
-use crate::form::{Form, Problems, regenerate};
+use crate::form::{Form, KeylessField, Problems, TokenChoice, regenerate};
 
 /// The preset the page starts from.
 pub const START_PRESET: &str = "deployment-service-ingress";
@@ -33,7 +35,10 @@ pub enum Action {
     SetSecret(String),
     SetClusterName(String),
     SetServer(String),
-    SetBound(bool),
+    SetToken(TokenChoice),
+    SetProvider(Provider),
+    /// A keyless identity's field; empty is not given.
+    SetKeyless(KeylessField, String),
     SetDuration(String),
     /// How the pipeline deploys: the rules gain or lose what the deployer itself needs.
     SetDeployer(Deployer),
@@ -212,10 +217,12 @@ impl State {
         if server.is_empty() {
             return Err("give the server URL the pipeline reaches the API server at, e.g. https://api.example.com:6443".into());
         }
-        let issued = if self.form.bound {
-            kubeconfig_from_token(&self.token_text, &self.ca_text, server, &self.spec)
-        } else {
-            kubeconfig_for_access(&self.secret_text, server, &self.spec)
+        let issued = match self.form.token {
+            TokenChoice::Bound => {
+                kubeconfig_from_token(&self.token_text, &self.ca_text, server, &self.spec)
+            }
+            TokenChoice::Keyless => keyless_kubeconfig_from_ca(&self.spec, server, &self.ca_text),
+            TokenChoice::Secret => kubeconfig_for_access(&self.secret_text, server, &self.spec),
         };
         issued.map(Rc::new).map_err(|e| e.to_string())
     }
@@ -294,7 +301,11 @@ impl Reducible for State {
             Action::SetSecret(v) => form.secret = v,
             Action::SetClusterName(v) => form.cluster_name = v,
             Action::SetServer(v) => form.server = v,
-            Action::SetBound(v) => form.bound = v,
+            Action::SetToken(v) => form.token = v,
+            Action::SetProvider(v) => form.keyless.provider = v,
+            Action::SetKeyless(field, v) => {
+                *field.get_mut(&mut form.keyless) = (!v.is_empty()).then_some(v);
+            }
             Action::SetDuration(v) => form.duration = v,
             Action::SetDeployer(deployer) => {
                 form.rules = Rc::new(switch_deployer(&form.rules, form.deployer, deployer));
@@ -447,13 +458,44 @@ mod tests {
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn bad_duration_withholds_outputs() {
-        let state = reduce(State::default(), Action::SetBound(true));
+        let state = reduce(State::default(), Action::SetToken(TokenChoice::Bound));
         let state = reduce(state, Action::SetDuration("soon".into()));
         let problems = state.outputs.unwrap_err();
         assert_eq!(problems.for_field(DURATION_FIELD).len(), 1);
         let state =
             reduce(State { outputs: Err(problems), ..state }, Action::SetDuration("2h".into()));
         assert!(state.outputs.is_ok());
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn keyless_errors_are_at_their_fields_and_the_link_carries_the_identity() {
+        let state = reduce(State::default(), Action::SetCurrentNamespace(false));
+        let state = reduce(state, Action::SetNamespace("demo".into()));
+        let state = reduce(state, Action::SetToken(TokenChoice::Keyless));
+        let problems = state.outputs.clone().unwrap_err();
+        assert_eq!(problems.for_field("token.repository").len(), 1, "{problems:?}");
+        assert_eq!(problems.for_field("token.audience").len(), 1, "no server, no audience");
+        let state = reduce(state, Action::SetKeyless(KeylessField::Repository, "org app".into()));
+        let state = reduce(state, Action::SetKeyless(KeylessField::Ref, "refs/heads/main".into()));
+        let state = reduce(state, Action::SetServer("https://api.example.com:6443".into()));
+        assert_eq!(state.outputs.clone().unwrap_err().for_field("token.repository").len(), 1);
+        let state = reduce(state, Action::SetKeyless(KeylessField::Repository, "org/app".into()));
+        let outputs = state.outputs.clone().expect("a valid keyless access");
+        assert!(outputs.manifests().contains("name: github:repo:org/app:ref:refs/heads/main"));
+        assert!(!outputs.manifests().contains("kind: ServiceAccount"));
+        // A field of another provider, typed before switching, stays out of the spec.
+        let gitlab = reduce(state.clone(), Action::SetProvider(Provider::Gitlab));
+        assert!(gitlab.outputs.unwrap_err().for_field("token.repository").is_empty());
+        let link = share::encode_link(&state.spec).unwrap();
+        let opened = State::from_hash(&format!("#{link}"));
+        assert_eq!(opened.spec, state.spec);
+        assert_eq!(opened.form.token, TokenChoice::Keyless);
+        let ca = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
+        let state = reduce(state, Action::SetCaText(ca.into()));
+        let state = reduce(state, Action::AssembleKubeconfig);
+        let issued = state.kubeconfig.expect("assembled").expect("a kubeconfig");
+        assert!(issued.text.contains("command: kubectl-cicd") && !issued.text.contains("token:"));
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
