@@ -131,7 +131,8 @@ fn a_github_job_deploys_with_its_own_oidc_token_and_nothing_stored() {
     let forbidden = |what: &str, output: Output, user: &str| {
         let stderr = output.expect_failure(what);
         assert!(
-            stderr.contains("Forbidden") && stderr.contains(&format!("User \"{user}\"")),
+            stderr.to_lowercase().contains("forbidden")
+                && stderr.contains(&format!("User \"{user}\"")),
             "{what}: expected 403 for {user}, got: {stderr}"
         );
     };
