@@ -607,6 +607,8 @@ fn status_finds_wider_bindings_and_drift() {
     expect_code(&fresh, 0, "status of a fresh access");
     assert!(fresh.stdout.contains("ServiceAccount ci-cd"), "{}", fresh.stdout);
     assert!(fresh.stdout.lines().nth(1).is_some_and(|l| l.ends_with(" ok")), "{}", fresh.stdout);
+    let fresh_json = status(&["-o", "json"]);
+    assert!(fresh_json.stdout.contains(r#""effectiveBeyondRole": []"#), "{}", fresh_json.stdout);
 
     let sa = format!("{}:ci-cd", namespace.name());
     admin.ok(&[
@@ -641,6 +643,8 @@ fn status_finds_wider_bindings_and_drift() {
         ),
         "Role ci-cd has drifted from the rules it was applied with",
         ":deletecollection",
+        // The admin may impersonate: the API server's own answer, as the ServiceAccount.
+        &format!("as system:serviceaccount:{sa}, the API server allows "),
     ] {
         assert!(leaky.stdout.contains(words), "{words:?} in\n{}", leaky.stdout);
     }
@@ -648,6 +652,13 @@ fn status_finds_wider_bindings_and_drift() {
     let report: serde_json::Value =
         serde_json::from_str(&json.stdout).expect("status -o json is JSON");
     assert_eq!(report["accesses"][0]["wider"].as_array().map(Vec::len), Some(2), "{report}");
+    let beyond = report["accesses"][0]["effectiveBeyondRole"].as_array().unwrap();
+    // edit's, which the Role does not grant.
+    assert!(
+        beyond.iter().any(|r| r.as_str()
+            == Some("apps:daemonsets:get,list,watch,create,delete,deletecollection,patch,update")),
+        "{report}"
+    );
     let secret = admin.ok(&["get", "secret", "ci-cd", "-o", "jsonpath={.data.token}"]);
     assert!(
         !json.stdout.contains(secret.trim()) && !leaky.stdout.contains(secret.trim()),

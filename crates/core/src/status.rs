@@ -53,6 +53,30 @@ pub struct Observed {
     pub cluster_wide: bool,
     /// Secrets without their `data`: only metadata and type are looked at.
     pub secrets: Vec<Secret>,
+    /// What each identity may really do, as the API server answered a rules review made
+    /// as that identity (the caller impersonating it); empty when it was not asked.
+    pub effective: Vec<EffectiveRights>,
+}
+
+/// A rules review made as one identity, in one namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EffectiveRights {
+    pub namespace: String,
+    /// The user name the review was made as ([`Identity::user`]).
+    pub user: String,
+    pub rules: Vec<Rule>,
+}
+
+impl Observed {
+    /// Who each managed access authenticates as, by namespace: whom to impersonate for
+    /// [`Observed::effective`].
+    pub fn identities(&self) -> Vec<(String, String)> {
+        self.role_bindings
+            .iter()
+            .filter(|b| is_managed(&b.metadata))
+            .filter_map(|b| Some((namespace(&b.metadata), identity_of(b)?.user())))
+            .collect()
+    }
 }
 
 /// Why a pasted listing could not be read.
@@ -269,6 +293,9 @@ pub struct Status {
     pub rules: Vec<String>,
     pub drift: Option<Drift>,
     pub wider: Vec<WiderBinding>,
+    /// What the identity may do beyond its Role and the defaults every user has, as the API
+    /// server answered a rules review made as it; `None` when that was not asked.
+    pub effective_beyond_role: Option<Vec<String>>,
     pub token: Option<TokenStatus>,
     pub findings: Vec<Finding>,
     pub problems: Vec<Problem>,
@@ -414,14 +441,7 @@ fn assess_one(
     binding: &RoleBinding,
 ) -> Option<Status> {
     let ns = namespace(&binding.metadata);
-    let subjects = || binding.subjects.iter().flatten();
-    let identity = match subjects().find(|s| s.kind == "ServiceAccount") {
-        Some(subject) => Identity::ServiceAccount {
-            namespace: subject.namespace.clone().unwrap_or_else(|| ns.clone()),
-            name: subject.name.clone(),
-        },
-        None => Identity::User { name: subjects().find(|s| s.kind == "User")?.name.clone() },
-    };
+    let identity = identity_of(binding)?;
     let mut problems = Vec::new();
     let mut fail = |text: String| problems.push(Problem { fails: true, text });
 
@@ -489,6 +509,27 @@ fn assess_one(
         ));
     }
 
+    let user = identity.user();
+    let effective = observed.effective.iter().find(|e| e.namespace == ns && e.user == user);
+    let beyond: Option<Vec<String>> = effective.map(|e| {
+        let mut extra = crate::verify::compare_rights(&e.rules, &rules).extra;
+        for rule in &mut extra {
+            crate::spec::dedup_verbs(&mut rule.verbs);
+        }
+        extra.iter().map(format_rule).collect()
+    });
+    if let Some(beyond) = beyond.as_ref().filter(|b| !b.is_empty()) {
+        // A binding to `edit` adds dozens of rules: the first few say enough, -o json has all.
+        const SHOWN: usize = 4;
+        let more = beyond.len().saturating_sub(SHOWN);
+        let tail =
+            if more > 0 { format!(" and {more} more (-o json lists them)") } else { String::new() };
+        fail(format!(
+            "as {user}, the API server allows {}{tail} beyond the Role: the pipeline holds more than its Role",
+            beyond[..beyond.len().min(SHOWN)].join(", ")
+        ));
+    }
+
     let token = account.and_then(|(sa_name, service_account)| {
         token_status(observed, options, &ns, &sa_name, service_account, &mut problems)
     });
@@ -501,9 +542,23 @@ fn assess_one(
         rules: rules.iter().map(format_rule).collect(),
         drift,
         wider,
+        effective_beyond_role: beyond,
         token,
         findings,
         problems,
+    })
+}
+
+/// The identity a managed RoleBinding grants to: its ServiceAccount, else its User.
+fn identity_of(binding: &RoleBinding) -> Option<Identity> {
+    let ns = namespace(&binding.metadata);
+    let subjects = || binding.subjects.iter().flatten();
+    Some(match subjects().find(|s| s.kind == "ServiceAccount") {
+        Some(subject) => Identity::ServiceAccount {
+            namespace: subject.namespace.clone().unwrap_or(ns),
+            name: subject.name.clone(),
+        },
+        None => Identity::User { name: subjects().find(|s| s.kind == "User")?.name.clone() },
     })
 }
 
@@ -732,6 +787,36 @@ mod tests {
         );
         let wider: Vec<&str> = access.wider.iter().map(|w| w.name.as_str()).collect();
         assert_eq!(wider, ["too-much"]);
+    }
+
+    #[test]
+    fn effective_rights_beyond_the_role_fail_and_equal_ones_pass() {
+        let mut observed = applied("2026-11-30T10:00:00Z");
+        let identities = observed.identities();
+        assert_eq!(
+            identities,
+            [("demo".to_owned(), "system:serviceaccount:demo:ci-cd".to_owned())]
+        );
+        let (namespace, user) = identities[0].clone();
+        let role: Vec<Rule> = observed.roles[0].rules.iter().flatten().map(rule_of).collect();
+        // The review lists the Role's rules in another grouping, plus what every user has.
+        let mut rules: Vec<Rule> = role.iter().rev().cloned().collect();
+        rules.push(Rule::new(&["authorization.k8s.io"], &["selfsubjectrulesreviews"], &["create"]));
+        observed.effective = vec![EffectiveRights { namespace, user, rules }];
+        let report = assess_status(&observed, &options());
+        assert_eq!(report.accesses[0].effective_beyond_role.as_deref(), Some(&[][..]));
+        assert!(!report.failed(), "{}", report.text());
+
+        observed.effective[0].rules.push(Rule::new(&["apps"], &["daemonsets"], &["create"]));
+        let report = assess_status(&observed, &options());
+        let beyond = report.accesses[0].effective_beyond_role.clone().unwrap();
+        assert_eq!(beyond, ["apps:daemonsets:create"]);
+        assert!(report.failed());
+        assert!(
+            report.text().contains("the API server allows apps:daemonsets:create beyond the Role"),
+            "{}",
+            report.text()
+        );
     }
 
     #[test]

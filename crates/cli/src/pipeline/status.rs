@@ -3,14 +3,19 @@
 use anyhow::Result;
 use cicd_access_core::Rule;
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
-use cicd_access_core::status::{Observed, StatusOptions, StatusReport, assess_status};
+use cicd_access_core::status::{
+    EffectiveRights, Observed, StatusOptions, StatusReport, assess_status,
+};
+use futures::StreamExt as _;
+use k8s_openapi::api::authorization::v1::SelfSubjectRulesReview;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, PostParams};
 use serde::de::DeserializeOwned;
 
+use super::check::{read_rules_review, rules_review_request};
 use crate::cluster::{Cluster, explain};
 
 /// The objects of `namespace` (every namespace with `None`) as `list` returns them.
@@ -32,6 +37,41 @@ where
     };
     Ok(api.list(params).await?.items)
 }
+
+/// Rules reviews made as each identity, a few at a time, where the caller may impersonate
+/// it (`kubectl auth can-i --list --as`); an identity the caller may not act as is skipped.
+async fn effective_rights(
+    cluster: &Cluster,
+    identities: Vec<(String, String)>,
+) -> Result<Vec<EffectiveRights>> {
+    let review = |(namespace, user): (String, String)| async move {
+        let client = cluster.impersonating(&user)?;
+        let api: Api<SelfSubjectRulesReview> = Api::all(client);
+        match api.create(&PostParams::default(), &rules_review_request(&namespace)).await {
+            Ok(answer) => {
+                let rules = read_rules_review(&answer)?.rules;
+                Ok(Some(EffectiveRights { namespace, user, rules }))
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => Ok(None),
+            Err(e) => Err(explain(
+                e,
+                &cluster.server,
+                &cluster.context,
+                &format!("reviewing the rights of {user} in namespace {namespace}"),
+            )),
+        }
+    };
+    let answers: Vec<Result<Option<EffectiveRights>>> =
+        futures::stream::iter(identities.into_iter().map(review))
+            .buffer_unordered(CONCURRENT_REVIEWS)
+            .collect()
+            .await;
+    answers.into_iter().filter_map(Result::transpose).collect()
+}
+
+/// Rules reviews in flight at once: enough to hide loopback latency, few enough that an
+/// API server with many namespaces is not flooded.
+const CONCURRENT_REVIEWS: usize = 16;
 
 /// Lists the managed ServiceAccounts, Roles and Secrets, every RoleBinding (a hand-made one
 /// may name the identity) and, when the caller may, every ClusterRoleBinding; then asks the
@@ -90,14 +130,16 @@ pub async fn status(
             ));
         }
     };
-    let observed = Observed {
+    let mut observed = Observed {
         service_accounts,
         roles,
         role_bindings,
         cluster_role_bindings,
         cluster_wide,
         secrets,
+        effective: Vec::new(),
     };
+    observed.effective = effective_rights(cluster, observed.identities()).await?;
     let options = StatusOptions {
         now: Timestamp::now(),
         max_age_days: i64::try_from(max_age_days).unwrap_or(i64::MAX),
