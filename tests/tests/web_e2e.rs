@@ -306,3 +306,84 @@ fn the_page_end_to_end() {
         screenshots.display()
     );
 }
+
+/// Keyless on the page (issue 20), without a cluster: a bad repository is refused beside
+/// its field; fixed, the RoleBinding names the CI user, the cluster side and the secret-free
+/// kubeconfig are the core's, and the share link carries the identity. Zero axe violations.
+#[test]
+fn keyless_on_the_page() {
+    use cicd_access_core::keyless::{AuthenticationApi, KeylessAccess};
+    use cicd_access_core::kubeconfig::keyless_kubeconfig_from_ca;
+    use cicd_access_core::{KeylessIdentity, TokenKind};
+
+    let root = workspace();
+    let dist =
+        std::env::var_os("CICD_ACCESS_DIST").map_or_else(|| root.join("dist"), PathBuf::from);
+    prerequisites::require_page_tools(&root, &dist);
+    let ca = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
+    let work = tempfile::tempdir().unwrap();
+    let input_path = work.path().join("input.json");
+    let output_path = work.path().join("output.json");
+    std::fs::write(&input_path, json!({ "dist": dist, "ca": ca }).to_string()).unwrap();
+    let status = Command::new(std::env::var_os("NODE").unwrap_or_else(|| "node".into()))
+        .arg(root.join("tests/web/keyless.mjs"))
+        .arg(&input_path)
+        .arg(&output_path)
+        .status()
+        .expect("node runs");
+    let out: Value = serde_json::from_str(&std::fs::read_to_string(&output_path).unwrap())
+        .expect("tests/web/keyless.mjs wrote its output");
+    assert!(status.success(), "tests/web/keyless.mjs failed: {out:#}");
+    let field = |name: &str| out[name].as_str().unwrap_or_default().to_owned();
+
+    assert!(field("repositoryError").contains("OWNER/REPO"), "{}", field("repositoryError"));
+    assert_eq!(field("repositoryInvalid"), "true");
+    assert!(field("withheld").contains("token.repository"), "{}", field("withheld"));
+    assert_eq!(out["repositoryErrorAfterFix"], 0, "the error goes once the field is fixed");
+
+    let expected = AccessSpec {
+        namespace: Some("demo".into()),
+        server: Some("https://api.example.com:6443".into()),
+        token: TokenKind::Keyless(KeylessIdentity {
+            repository: Some("org/app".into()),
+            git_ref: Some("refs/heads/main".into()),
+            ..KeylessIdentity::default()
+        }),
+        ..preset::find("deployment-service-ingress").unwrap().spec()
+    };
+    let manifests = build_manifests(&expected).unwrap().to_yaml();
+    assert_eq!(field("manifests"), manifests, "the page's manifests are the core's");
+    assert!(
+        manifests.contains("kind: User")
+            && manifests.contains("name: github:repo:org/app:ref:refs/heads/main")
+    );
+    assert!(!manifests.contains("kind: ServiceAccount") && !manifests.contains("kind: Secret"));
+
+    let access = KeylessAccess::of(&expected).unwrap();
+    assert_eq!(field("authV1"), access.authentication_configuration(AuthenticationApi::V1));
+    assert_eq!(
+        field("authV1beta1"),
+        access.authentication_configuration(AuthenticationApi::V1beta1)
+    );
+    assert!(field("authV1").contains("kind: AuthenticationConfiguration"));
+    assert_eq!(field("oidcFlags"), access.oidc_flags().join("\n") + "\n");
+    assert_eq!(field("eks"), access.eks_identity_provider_config());
+    assert_eq!(field("guide"), access.guide().replace('\n', ""), "the guide, line by line");
+    assert!(field("github").contains("id-token: write"), "{}", field("github"));
+
+    assert_eq!(out["kubeconfigError"], Value::Null, "{}", out["kubeconfigError"]);
+    let kubeconfig = field("kubeconfig");
+    let issued = keyless_kubeconfig_from_ca(&expected, "https://api.example.com:6443", ca).unwrap();
+    assert_eq!(kubeconfig, issued.text, "the downloaded kubeconfig is the core's");
+    assert!(!kubeconfig.contains("token:"), "no token in it: {kubeconfig}");
+    assert!(kubeconfig.contains("command: kubectl-cicd"), "{kubeconfig}");
+
+    assert_eq!(field("reopenedManifests"), manifests, "the share link carries the keyless spec");
+    assert_eq!(field("reopenedRepository"), "org/app");
+    assert_eq!(out["reopenedKeyless"], true);
+
+    assert_eq!(out["axeStates"].as_array().map(Vec::len), Some(3), "{}", out["axeStates"]);
+    assert!(out["axe"].as_array().is_some_and(Vec::is_empty), "axe-core: {:#}", out["axe"]);
+    assert!(strings(&out["pageErrors"]).is_empty(), "page errors: {:?}", out["pageErrors"]);
+    assert!(strings(&out["consoleErrors"]).is_empty(), "console: {:?}", out["consoleErrors"]);
+}
