@@ -18,16 +18,6 @@ const AUDIENCE: &str = "https://kubernetes.cicd-access.test";
 const PREFIX: &str = "github:";
 const USER: &str = "github:repo:org/app:ref:refs/heads/main";
 
-const ROLE: &str = r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: deployer}
-rules:
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, list, create]
-"#;
-
 /// A kubeconfig for `cluster` whose user is `user` (YAML of the `user:` mapping).
 fn kubeconfig(cluster: &ControlPlane, namespace: &str, user: &str) -> String {
     format!(
@@ -71,21 +61,28 @@ fn a_github_job_deploys_with_its_own_oidc_token_and_nothing_stored() {
     let namespace = cluster.namespace();
     let ns = namespace.name().to_owned();
     let admin = namespace.admin();
-    admin.apply(ROLE).expect_success("the Role");
-    admin.ok(&["create", "rolebinding", "deployer", "--role=deployer", &format!("--user={USER}")]);
-
+    // The access as a user makes it: `kubectl cicd apply` of a keyless spec, which writes the
+    // Role, the RoleBinding to the CI user and the secret-free kubeconfig.
+    let spec = format!(
+        "apiVersion: cicd-access.dev/v1alpha1\nkind: CiCdAccess\nnamespace: {ns}\nserver: {}\n\
+         token:\n  kind: keyless\n  provider: github\n  repository: org/app\n  ref: refs/heads/main\n  audience: {AUDIENCE}\n\
+         rules:\n- apiGroups: ['']\n  resources: [configmaps]\n  verbs: [get, list, create]\n",
+        cluster.server()
+    );
+    fs::write(namespace.dir().join("keyless.yaml"), spec).unwrap();
+    let applied = cli_support::cicd(&admin, namespace.dir(), &["apply", "-f", "keyless.yaml"]);
+    cli_support::expect_code(&applied, 0, "kubectl cicd apply of the keyless access");
+    assert!(
+        applied.stdout.contains(&format!("verified: authenticates as {USER}")),
+        "{}",
+        applied.stdout
+    );
+    let plugin = namespace.dir().join("kubeconfig_ci_cd.yaml");
+    // The issued kubeconfig runs `kubectl-cicd` from PATH, as on a runner that installed it.
+    let bin = cli_support::binary().parent().unwrap().display().to_string();
+    let mut env = issuer.github_env();
+    env.push(("PATH".to_owned(), format!("{bin}:{}", std::env::var("PATH").unwrap_or_default())));
     let dir = tempfile::tempdir().unwrap();
-    let plugin = dir.path().join("kubeconfig.yaml");
-    fs::write(
-        &plugin,
-        kubeconfig(
-            &cluster,
-            &ns,
-            &exec_user(&["token", "--provider", "github", "--audience", AUDIENCE]),
-        ),
-    )
-    .unwrap();
-    let env = issuer.github_env();
 
     // The job deploys: the plugin asked GitHub's endpoint for the audience, the API server
     // took the token's sub with the prefix as the user.
