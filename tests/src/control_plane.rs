@@ -251,6 +251,11 @@ impl ControlPlane {
                 // empty; without serviceaccount-token Secrets never get their token.
                 "--controllers=serviceaccount-token,serviceaccount,namespace,garbagecollector,clusterrole-aggregation".into(),
                 "--leader-elect=false".into(),
+                // The default 20 requests/s (burst 30) is shared by every controller: with
+                // a test binary's namespaces each bringing a `default` ServiceAccount and its
+                // token Secret, a token was once left unfilled for 120 s on the loaded machine.
+                "--kube-api-qps=100".into(),
+                "--kube-api-burst=200".into(),
                 "--secure-port=0".into(),
                 "--port=0".into(),
             ]),
