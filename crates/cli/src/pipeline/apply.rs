@@ -5,7 +5,6 @@ use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use anyhow::Result;
-use cicd_access_core::TokenKind;
 use cicd_access_core::coverage::compact_string;
 use cicd_access_core::keyless;
 use cicd_access_core::kubeconfig::{
@@ -14,6 +13,7 @@ use cicd_access_core::kubeconfig::{
 use cicd_access_core::lint::Severity;
 use cicd_access_core::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use cicd_access_core::status::BOUND_EXPIRY_ANNOTATION;
+use cicd_access_core::{Rule, TokenKind};
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -419,11 +419,7 @@ pub(super) async fn deliver(
     }
     if options.verify {
         progress.set(format!("verifying the kubeconfig of {}", pipeline.label()));
-        let expected = if pipeline.rules_given {
-            pipeline.spec.rules.clone()
-        } else {
-            live_role_rules(cluster, &pipeline.namespace, &pipeline.spec.role).await?
-        };
+        let expected = expected_rules(cluster, pipeline).await?;
         // The file is written: a failed verification must say so, not leave it unmentioned.
         let verification =
             verify_until(Subject::Kubeconfig(&text), pipeline, &expected).await.map_err(|e| {
@@ -435,6 +431,15 @@ pub(super) async fn deliver(
         report.verification = Some(verification);
     }
     Ok(())
+}
+
+/// What verification compares with: the spec's rules, or the live Role's when the command
+/// named the access without rules.
+async fn expected_rules(cluster: &Cluster, pipeline: &Pipeline) -> Result<Vec<Rule>> {
+    if pipeline.rules_given {
+        return Ok(pipeline.spec.rules.clone());
+    }
+    live_role_rules(cluster, &pipeline.namespace, &pipeline.spec.role).await
 }
 
 /// A keyless access's kubeconfig (no secret in it) written, and the CI user's rights
@@ -467,11 +472,7 @@ async fn deliver_keyless(
         return Ok(());
     }
     progress.set(format!("verifying the rights of {user}"));
-    let expected = if pipeline.rules_given {
-        pipeline.spec.rules.clone()
-    } else {
-        live_role_rules(cluster, &pipeline.namespace, &pipeline.spec.role).await?
-    };
+    let expected = expected_rules(cluster, pipeline).await?;
     let subject = Subject::Impersonated { cluster, user: &user };
     report.verification = Some(verify_until(subject, pipeline, &expected).await?);
     Ok(())
