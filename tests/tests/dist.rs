@@ -408,8 +408,13 @@ fn the_page_bundle_is_the_page_with_relative_urls_and_the_embed_snippet() {
     let bundle = dir.path().join(&name);
     assert_eq!(entries(&bundle), ["embed-snippet.html", "site"]);
     let snippet = fs::read_to_string(bundle.join("embed-snippet.html")).expect("the snippet");
-    assert!(snippet.contains("<iframe src=") && snippet.contains("?embed"), "{snippet}");
     let site = bundle.join("site");
+    // The snippet loads the bundle's embed.js, which turns the element into the ?embed iframe;
+    // the element's link is what readers without JavaScript get.
+    assert!(snippet.contains("/embed.js\" defer></script>"), "{snippet}");
+    assert!(snippet.contains("<cicd-access spec=\"\"><a href="), "{snippet}");
+    let embed = fs::read_to_string(site.join("embed.js")).expect("site/embed.js");
+    assert!(embed.contains("?embed"), "site/embed.js builds the ?embed iframe:\n{embed}");
     let index = fs::read_to_string(site.join("index.html")).expect("site/index.html");
     let mut references = 0;
     for attribute in ["src=\"", "href=\""] {
