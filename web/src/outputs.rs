@@ -11,6 +11,8 @@ use cicd_access_core::outputs::Outputs;
 use crate::form::Problems;
 use crate::{field_id, use_store};
 
+const YAML: &str = "application/yaml";
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Manifests,
@@ -143,6 +145,37 @@ fn code(props: &CodeProps) -> Html {
     }
 }
 
+/// One shown text: its title with copy and download, then the text. The same block for
+/// every output, built once here (each `html!` of it would be its own code in the page).
+struct Block {
+    title: Html,
+    text: AttrValue,
+    file: AttrValue,
+    /// For the buttons' names: "Copy {what}".
+    what: AttrValue,
+    mime: Option<AttrValue>,
+    id: AttrValue,
+    /// The text's accessible name.
+    label: AttrValue,
+    yaml: bool,
+}
+
+fn block(block: Block) -> Html {
+    let Block { title, text, file, what, mime, id, label, yaml } = block;
+    html! {
+        <div class="output">
+            <div class="output-head"><h3>{ title }</h3>
+                <CopyDownload text={text.clone()} {file} {what} {mime} /></div>
+            <Code {text} {id} {label} {yaml} />
+        </div>
+    }
+}
+
+/// A heading with the command that uses the file, muted.
+fn titled(file: &'static str, usage: &'static str) -> Html {
+    html! { <>{ file }<span class="muted">{ usage }</span></> }
+}
+
 #[function_component(OutputsPanel)]
 pub fn outputs_panel() -> Html {
     let store = use_store();
@@ -230,22 +263,29 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                     </div>
                     if **each {
                         { for outputs.documents().iter().map(|d| {
-                            let file = format!("{}-{}.yaml", d.kind.to_ascii_lowercase(), d.name);
-                            let what = format!("the {} {}", d.kind, d.name);
-                            html! {
-                                <div class="output">
-                                    <div class="output-head"><h3>{ format!("{} {}", d.kind, d.name) }</h3>
-                                        <CopyDownload text={d.yaml.clone()} file={file} what={what.clone()} mime="application/yaml" /></div>
-                                    <Code text={d.yaml.clone()} id={format!("manifest-{}", d.kind.to_ascii_lowercase())} label={what} yaml=true />
-                                </div>
-                            }
+                            let kind = d.kind.to_ascii_lowercase();
+                            block(Block {
+                                title: html! { format!("{} {}", d.kind, d.name) },
+                                text: d.yaml.clone().into(),
+                                file: format!("{kind}-{}.yaml", d.name).into(),
+                                what: format!("the {} {}", d.kind, d.name).into(),
+                                mime: Some(YAML.into()),
+                                id: format!("manifest-{kind}").into(),
+                                label: format!("the {} {}", d.kind, d.name).into(),
+                                yaml: true,
+                            })
                         }) }
                     } else {
-                        <div class="output">
-                            <div class="output-head"><h3>{ "cicd-access.yaml" }<span class="muted">{ " — kubectl apply -f cicd-access.yaml" }</span></h3>
-                                <CopyDownload text={AttrValue::from(outputs.manifests().to_owned())} file="cicd-access.yaml" what="all manifests" mime="application/yaml" /></div>
-                            <Code text={AttrValue::from(outputs.manifests().to_owned())} id="manifests" label="All manifests" yaml=true />
-                        </div>
+                        { block(Block {
+                            title: titled("cicd-access.yaml", " — kubectl apply -f cicd-access.yaml"),
+                            text: outputs.manifests().to_owned().into(),
+                            file: "cicd-access.yaml".into(),
+                            what: "all manifests".into(),
+                            mime: Some(YAML.into()),
+                            id: "manifests".into(),
+                            label: "All manifests".into(),
+                            yaml: true,
+                        }) }
                     }
                 </>
             }
@@ -264,13 +304,16 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                 }) }
             </ol>
         },
-        Tab::Script => html! {
-            <div class="output">
-                <div class="output-head"><h3>{ "cicd-access.sh" }<span class="muted">{ " — bash cicd-access.sh, with your own kubeconfig" }</span></h3>
-                    <CopyDownload text={outputs.script().to_owned()} file="cicd-access.sh" what="the script" mime="text/x-shellscript" /></div>
-                <Code text={outputs.script().to_owned()} id="script" label="The whole script" />
-            </div>
-        },
+        Tab::Script => block(Block {
+            title: titled("cicd-access.sh", " — bash cicd-access.sh, with your own kubeconfig"),
+            text: outputs.script().to_owned().into(),
+            file: "cicd-access.sh".into(),
+            what: "the script".into(),
+            mime: Some("text/x-shellscript".into()),
+            id: "script".into(),
+            label: "The whole script".into(),
+            yaml: false,
+        }),
         Tab::Cluster => cluster_side(outputs),
         Tab::GitHub | Tab::GitLab => {
             let keyless = matches!(outputs.spec().token, TokenKind::Keyless(_));
@@ -280,13 +323,19 @@ fn tab_body(tab: Tab, outputs: &Outputs, each: &UseStateHandle<bool>) -> Html {
                 (outputs.gitlab(), "gitlab")
             };
             html! {
-                <div class="output">
+                <>
                     <p class="why">{ if keyless { "Commit the kubeconfig of step 5, it holds no secret: " } else { "Store the kubeconfig first (never commit it): " } }<code class="inline">{ &snippet.store_hint }</code></p>
-                    <div class="output-head"><h3>{ snippet.path }</h3>
-                        <CopyDownload text={snippet.text.clone()} file={snippet.path.rsplit('/').next().unwrap_or(snippet.path).to_owned()}
-                            what={format!("the {} snippet", snippet.path)} mime="application/yaml" /></div>
-                    <Code text={snippet.text.clone()} id={id} label={snippet.path} yaml=true />
-                </div>
+                    { block(Block {
+                        title: html! { snippet.path },
+                        text: snippet.text.clone().into(),
+                        file: snippet.path.rsplit('/').next().unwrap_or(snippet.path).into(),
+                        what: format!("the {} snippet", snippet.path).into(),
+                        mime: Some(YAML.into()),
+                        id: id.into(),
+                        label: snippet.path.into(),
+                        yaml: true,
+                    }) }
+                </>
             }
         }
     }
@@ -327,13 +376,16 @@ fn cluster_side(outputs: &Outputs) -> Html {
     html! {
         <>
             <div class="why" id="keyless-guide">{ for access.guide().lines().map(|line| html! { <p>{ line }</p> }) }</div>
-            { for forms.into_iter().map(|(title, id, file, text)| html! {
-                <div class="output">
-                    <div class="output-head"><h3>{ title }</h3>
-                        <CopyDownload text={text.clone()} {file} what={title} /></div>
-                    <Code {text} {id} label={title} yaml={id.starts_with("auth")} />
-                </div>
-            }) }
+            { for forms.into_iter().map(|(title, id, file, text)| block(Block {
+                title: html! { title },
+                text: text.into(),
+                file: file.into(),
+                what: title.into(),
+                mime: None,
+                id: id.into(),
+                label: title.into(),
+                yaml: id.starts_with("auth"),
+            })) }
         </>
     }
 }

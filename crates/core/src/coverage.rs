@@ -49,7 +49,7 @@ impl Coverage {
         struct Rules {
             rules: Vec<Rule>,
         }
-        serde_yaml::to_string(&Rules { rules: merge_resources(&self.missing) }).unwrap_or_default()
+        crate::yaml::to_string(&Rules { rules: merge_resources(&self.missing) }).unwrap_or_default()
     }
 
     /// A plain-text explanation for the page and the CLI: the verdict, the missing rules as

@@ -573,7 +573,7 @@ impl<'a> KeylessAccess<'a> {
         format!(
             "# {}: kube-apiserver --authentication-config=/etc/kubernetes/authentication-config.yaml\n# (not together with --oidc-* flags). The API server re-reads this file when it changes.\n{}",
             api.versions(),
-            serde_yaml::to_string(&config).unwrap_or_default()
+            crate::yaml::to_string(&config).unwrap_or_default()
         )
     }
 

@@ -280,7 +280,7 @@ fn render(
         current_context: CONTEXT_NAME,
         users: [Named { name: USER_NAME, item: User { user } }],
     };
-    serde_yaml::to_string(&config)
+    crate::yaml::to_string(&config)
         .map_err(|e| KubeconfigError::Unreadable { reason: e.to_string() })
 }
 

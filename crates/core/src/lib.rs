@@ -35,6 +35,7 @@ pub mod status;
 pub mod summary;
 pub mod validate;
 pub mod verify;
+pub mod yaml;
 
 pub use duration::TokenDuration;
 pub use spec::{AccessSpec, KeylessIdentity, Provider, Rule, TokenKind};

@@ -153,7 +153,7 @@ fn objects(spec: &AccessSpec) -> Manifests {
 
 fn to_yaml<T: serde::Serialize>(object: &T) -> String {
     // The views always serialize; an empty string would show at once in tests.
-    serde_yaml::to_string(object).unwrap_or_default()
+    crate::yaml::to_string(object).unwrap_or_default()
 }
 
 /// The metadata of a manifest to apply. `ObjectMeta`'s own serializer also writes the

@@ -380,7 +380,7 @@ impl AccessSpec {
 
     /// The spec as a `CiCdAccess` YAML document, as the page exports it.
     pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(self).unwrap_or_default()
+        crate::yaml::to_string(self).unwrap_or_default()
     }
 
     /// How the pipeline deploys: the one given, else `kubectl apply`.
