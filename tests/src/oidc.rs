@@ -258,6 +258,40 @@ impl OidcIssuer {
         ]
     }
 
+    /// A control plane whose kube-apiserver trusts this issuer ([`OidcIssuer::api_server_flags`]),
+    /// returned once it does: see [`OidcIssuer::wait_until_trusted_by`].
+    pub fn control_plane(&self, audience: &str, prefix: &str) -> crate::ControlPlane {
+        let cluster =
+            crate::ControlPlane::start_with_args(&self.api_server_flags(audience, prefix));
+        self.wait_until_trusted_by(&cluster, audience);
+        cluster
+    }
+
+    /// Waits until `cluster`'s API server takes this issuer's tokens for `audience`. Its OIDC
+    /// authenticator fetches the discovery document in the background after start-up, and
+    /// until then answers every token with 401 ("oidc: authenticator not initialized" in its
+    /// log): a test that starts at once would see that instead of what it tests.
+    pub fn wait_until_trusted_by(&self, cluster: &crate::ControlPlane, audience: &str) {
+        let probe = GithubJob::new("cicd-access/probe", "refs/heads/probe");
+        let mut last = String::new();
+        let trusted =
+            crate::poll("the API server's OIDC authenticator", Duration::from_secs(60), || {
+                let token = self.mint(&self.github_claims(&probe, audience));
+                let output = Command::new("kubectl")
+                    .env("KUBECONFIG", "/dev/null")
+                    .args(["--server", cluster.server(), "--certificate-authority"])
+                    .arg(cluster.ca_cert())
+                    .args(["--token", &token, "get", "--raw", "/api", "--request-timeout=5s"])
+                    .output()
+                    .context("running kubectl")?;
+                last = String::from_utf8_lossy(&output.stderr).into_owned();
+                Ok(output.status.success().then_some(()))
+            });
+        if let Err(e) = trusted {
+            panic!("{e:#}; kubectl with a token of the issuer said: {last}");
+        }
+    }
+
     /// GitHub's claims for `job`, issued now for `audience`.
     pub fn github_claims(&self, job: &GithubJob, audience: &str) -> Map<String, Value> {
         self.state.github_claims(job, audience)

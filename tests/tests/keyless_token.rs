@@ -10,12 +10,12 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cicd_access_core::Provider;
+use cicd_access_core::keyless::username_prefix;
 use cicd_access_tests::{ControlPlane, GithubJob, OidcIssuer, Output, run};
 
 /// The token's audience: what `--oidc-client-id` requires.
 const AUDIENCE: &str = "https://kubernetes.cicd-access.test";
-/// `--oidc-username-prefix`, as the core names GitHub's jobs.
-const PREFIX: &str = "github:";
 const USER: &str = "github:repo:org/app:ref:refs/heads/main";
 
 /// A kubeconfig for `cluster` whose user is `user` (YAML of the `user:` mapping).
@@ -57,7 +57,7 @@ fn kubectl(kubeconfig: &Path, env: &[(String, String)], args: &[&str]) -> Output
 #[test]
 fn a_github_job_deploys_with_its_own_oidc_token_and_nothing_stored() {
     let issuer = OidcIssuer::start();
-    let cluster = ControlPlane::start_with_args(&issuer.api_server_flags(AUDIENCE, PREFIX));
+    let cluster = issuer.control_plane(AUDIENCE, username_prefix(Provider::Github));
     let namespace = cluster.namespace();
     let ns = namespace.name().to_owned();
     let admin = namespace.admin();
