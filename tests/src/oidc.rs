@@ -275,7 +275,7 @@ impl OidcIssuer {
         let probe = GithubJob::new("cicd-access/probe", "refs/heads/probe");
         let mut last = String::new();
         let trusted =
-            crate::poll("the API server's OIDC authenticator", Duration::from_secs(60), || {
+            crate::poll("the API server's OIDC authenticator", Duration::from_mins(1), || {
                 let token = self.mint(&self.github_claims(&probe, audience));
                 let output = Command::new("kubectl")
                     .env("KUBECONFIG", "/dev/null")
