@@ -525,6 +525,13 @@ impl ControlPlane {
         }
     }
 
+    /// The command line `component` runs with: its program's path and every flag (for
+    /// kube-apiserver, the extra ones of [`ControlPlane::start_with_args`] too), as a
+    /// kubeadm static pod's `command` shows it.
+    pub fn command_line(&self, component: Component) -> Vec<String> {
+        self.processes()[component.index()].command_line()
+    }
+
     /// The last `lines` lines of `component`'s log.
     pub fn log_tail(&self, component: Component, lines: usize) -> String {
         self.processes()[component.index()].log_tail(lines)

@@ -109,6 +109,14 @@ impl Process {
         Ok(())
     }
 
+    /// The program and its arguments, as started.
+    pub fn command_line(&self) -> Vec<String> {
+        std::iter::once(self.program.as_os_str())
+            .chain(self.args.iter().map(OsString::as_os_str))
+            .map(|word| word.to_string_lossy().into_owned())
+            .collect()
+    }
+
     /// Whether the component runs; reaps it if it has exited.
     pub fn is_running(&mut self) -> bool {
         self.exit_status().is_none() && self.child.is_some()

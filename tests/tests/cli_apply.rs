@@ -695,6 +695,13 @@ fn keyless_apply_binds_the_ci_user_and_writes_a_kubeconfig_without_a_token() {
     // Verified by impersonating the CI user: the admin may.
     let user = "github:repo:org/app:ref:refs/heads/main";
     assert!(out.stdout.contains(&format!("verified: authenticates as {user}")), "{}", out.stdout);
+    // The pre-check's word on the authenticator: this control plane shows no kube-apiserver
+    // pod (keyless_check.rs has one that does).
+    assert!(
+        out.stdout.contains("authenticator: cannot tell: no kube-apiserver pod is visible"),
+        "{}",
+        out.stdout
+    );
 
     let kubectl = admin.clone().namespace(namespace.name());
     let account = kubectl.run(&["get", "serviceaccount", "ci-cd"]);
@@ -744,4 +751,9 @@ fn keyless_apply_by_a_namespace_admin_says_it_could_not_verify() {
     expect_code(&out, 0, "keyless apply as namespace-admin");
     assert!(out.stdout.contains("rolebinding/ci-cd created"), "{}", out.stdout);
     assert!(out.stdout.contains("not verified: you may not impersonate"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("authenticator: cannot tell: you may not list pods in kube-system"),
+        "{}",
+        out.stdout
+    );
 }

@@ -7,6 +7,7 @@
 #![warn(clippy::disallowed_methods)]
 
 pub mod assessment;
+pub mod authenticator;
 pub mod canilist;
 pub mod catalog;
 pub mod coverage;

@@ -22,7 +22,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::check::{ADOPT_HINT, check};
+use super::check::{ADOPT_HINT, AuthenticatorReport, check};
 use super::verify::{Subject, VerifyReport, live_role_rules, may_impersonate, verify_until};
 use super::{DEADLINE_MARGIN, FIELD_MANAGER, POLL, Pipeline, call, doing, get_opt};
 use crate::cluster::{Cluster, explain};
@@ -110,6 +110,9 @@ pub struct ApplyReport {
     /// RFC 3339 expiry of a bound token.
     pub expires: Option<String>,
     pub verification: Option<VerifyReport>,
+    /// A keyless access: the pre-check's verdict on the cluster's authenticator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator: Option<AuthenticatorReport>,
     /// The token, only with `--show-token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -127,6 +130,7 @@ impl ApplyReport {
             kubeconfig: None,
             expires: None,
             verification: None,
+            authenticator: None,
             token: None,
             notes: Vec::new(),
         }
@@ -149,6 +153,9 @@ impl ApplyReport {
         }
         if let Some(verification) = &self.verification {
             out.push_str(&verification.text());
+        }
+        if let Some(authenticator) = &self.authenticator {
+            let _ = writeln!(out, "{authenticator}");
         }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
@@ -458,7 +465,7 @@ async fn deliver_keyless(
     crate::output::write_kubeconfig(&options.kubeconfig_path, &issued.text, options.force)?;
     report.kubeconfig = Some(options.kubeconfig_path.display().to_string());
     report.notes.push(
-        "the kubeconfig holds no token: commit it or keep it as a plain CI variable; the cluster's authenticator must trust the CI's issuer (`kubectl cicd generate -o authentication` shows how)".to_owned(),
+        "the kubeconfig holds no token: commit it or keep it as a plain CI variable".to_owned(),
     );
     if !options.verify {
         return Ok(());
@@ -550,6 +557,7 @@ pub async fn apply(
     }
     let mut out = ApplyReport::new(pipeline);
     out.dry_run = options.dry_run;
+    out.authenticator.clone_from(&report.authenticator);
     if report.incomplete {
         out.notes.push("your rules review is incomplete: the API server decided".to_owned());
     }

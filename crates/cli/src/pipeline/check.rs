@@ -4,14 +4,19 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use cicd_access_core::Rule;
 use cicd_access_core::assessment::{Assessment, Evidence, Verdict, Writer, assess};
+use cicd_access_core::authenticator::{
+    API_SERVER_NAMESPACE, API_SERVER_SELECTOR, ApiServerPods, Authenticator, api_server_commands,
+    assess_authenticator,
+};
 use cicd_access_core::coverage::{self, Coverage, compact_string};
+use cicd_access_core::keyless::{self, KeylessAccess};
 use cicd_access_core::lint::{Finding, lint_role};
 use cicd_access_core::ownership::{Existing, Intent, Ownership, assess_ownership};
 use cicd_access_core::rules_review::{RulesReview, parse_rules_review};
+use cicd_access_core::{Rule, TokenKind};
 use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
-use k8s_openapi::api::core::v1::{Namespace, Node, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Resource;
 use kube::api::{Api, ListParams, PostParams};
@@ -29,7 +34,16 @@ pub struct CheckReport {
     pub context: String,
     pub server: String,
     pub namespace: String,
-    pub service_account: String,
+    /// The pipeline's ServiceAccount; a keyless access has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// A keyless access's CI user, whom its RoleBinding names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// A keyless access: whether the cluster's authenticator admits its jobs (a note, never
+    /// a refusal: the Role and RoleBinding can be created either way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator: Option<AuthenticatorReport>,
     /// `None` when you may not read namespaces.
     pub namespace_exists: Option<bool>,
     /// What listing nodes says (often forbidden to tenants; reported, not a failure).
@@ -74,7 +88,15 @@ impl CheckReport {
             None => "existence unknown (you may not read namespaces)",
         };
         let _ = writeln!(out, "namespace:  {} ({exists})", self.namespace);
-        let _ = writeln!(out, "pipeline:   ServiceAccount {}", self.service_account);
+        if let Some(account) = &self.service_account {
+            let _ = writeln!(out, "pipeline:   ServiceAccount {account}");
+        }
+        if let Some(user) = &self.user {
+            let _ = writeln!(out, "pipeline:   User {user}");
+        }
+        if let Some(authenticator) = &self.authenticator {
+            let _ = writeln!(out, "{authenticator}");
+        }
         let _ = writeln!(out, "nodes:      {}", self.nodes);
         let _ = writeln!(
             out,
@@ -122,6 +144,53 @@ impl CheckReport {
         let _ = writeln!(out, "verdict: {verdict}");
         out
     }
+}
+
+/// The core's verdict on the cluster's authenticator for a keyless access, with its text
+/// for `-o json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthenticatorReport {
+    #[serde(flatten)]
+    pub verdict: Authenticator,
+    pub message: String,
+}
+
+impl std::fmt::Display for AuthenticatorReport {
+    /// The `authenticator:` paragraph of `check` and `apply`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "authenticator: {}", self.message)
+    }
+}
+
+/// A keyless access: what the kube-apiserver pods in kube-system (the mirrors of the static
+/// pods of kubeadm, kind and minikube) show of the authenticator, judged by the core.
+/// `None` for an access with a token.
+async fn authenticator(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+) -> Result<Option<AuthenticatorReport>> {
+    if !matches!(pipeline.spec.token, TokenKind::Keyless(_)) {
+        return Ok(None);
+    }
+    let access = KeylessAccess::of(&pipeline.spec).map_err(|e| Problem::usage(e.to_string()))?;
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), API_SERVER_NAMESPACE);
+    let pods = match api.list(&ListParams::default().labels(API_SERVER_SELECTOR)).await {
+        Ok(list) => ApiServerPods::Listed(api_server_commands(&list.items)),
+        Err(kube::Error::Api(status)) if status.code == 403 => ApiServerPods::Forbidden,
+        Err(e) => {
+            return Err(explain(
+                e,
+                &cluster.server,
+                &cluster.context,
+                &format!("listing the kube-apiserver pods in {API_SERVER_NAMESPACE}"),
+            ));
+        }
+    };
+    // The version only picks which `generate -o` output to name: an API server that does not
+    // answer /version is judged all the same.
+    let version = cluster.client.apiserver_version().await.ok().map(|info| info.git_version);
+    let verdict = assess_authenticator(&pods, version.as_deref(), &access);
+    Ok(Some(AuthenticatorReport { message: verdict.to_string(), verdict }))
 }
 
 /// What to do about objects this tool did not create.
@@ -237,11 +306,13 @@ pub(super) async fn existing(cluster: &Cluster, pipeline: &Pipeline) -> Result<E
 /// did not create may be taken over.
 pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Result<CheckReport> {
     let namespace = pipeline.namespace.as_str();
-    let (exists, nodes, review, found) = futures::try_join!(
+    let (exists, nodes, review, found, authenticator) = futures::try_join!(
         namespace_exists(cluster, namespace),
         nodes(cluster),
         held_rules(cluster, namespace),
         existing(cluster, pipeline),
+        // Boxed: the pod list's future would make every caller's future too large.
+        Box::pin(authenticator(cluster, pipeline)),
     )?;
     let spec = &pipeline.spec;
     let ownership = assess_ownership(spec, &found, Intent::Apply, adopt);
@@ -253,7 +324,12 @@ pub async fn check(cluster: &Cluster, pipeline: &Pipeline, adopt: bool) -> Resul
         context: cluster.context.clone(),
         server: cluster.server.clone(),
         namespace: namespace.to_owned(),
-        service_account: spec.service_account.clone(),
+        service_account: spec.token.has_service_account().then(|| spec.service_account.clone()),
+        user: match &spec.token {
+            TokenKind::Keyless(identity) => Some(keyless::username(identity)),
+            TokenKind::Secret | TokenKind::Bound { .. } => None,
+        },
+        authenticator,
         namespace_exists: exists,
         nodes,
         held_rules,
