@@ -272,7 +272,8 @@ impl OidcIssuer {
     /// until then answers every token with 401 ("oidc: authenticator not initialized" in its
     /// log): a test that starts at once would see that instead of what it tests.
     pub fn wait_until_trusted_by(&self, cluster: &crate::ControlPlane, audience: &str) {
-        let probe = GithubJob::new("cicd-access/probe", "refs/heads/probe");
+        // The job the token endpoint answers for: the one --oidc-required-claim flags are for.
+        let probe = self.github_job();
         let mut last = String::new();
         let trusted =
             crate::poll("the API server's OIDC authenticator", Duration::from_mins(1), || {
