@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::manifest::{SERVICE_ACCOUNT_ANNOTATION, TOKEN_SECRET_TYPE};
+use crate::manifest::{BOUND_ANCHOR_TYPE, SERVICE_ACCOUNT_ANNOTATION, TOKEN_SECRET_TYPE};
 use crate::spec::{AccessSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TokenKind};
 
 /// What exists under the access's names, as the API server returned it (`None`: 404).
@@ -45,8 +45,8 @@ pub enum Intent {
 pub enum Conflict {
     /// Not created by this tool; `--adopt` takes it over.
     NotManaged { kind: &'static str, name: String, detail: Option<String> },
-    /// A Secret of another type: its type cannot change.
-    SecretType { name: String, found: String },
+    /// A Secret of another type than the access writes (`expected`): its type cannot change.
+    SecretType { name: String, found: String, expected: &'static str },
     /// A token Secret of another ServiceAccount.
     SecretOfAnother { name: String, service_account: String },
 }
@@ -72,9 +72,9 @@ impl fmt::Display for Conflict {
                 }
                 Ok(())
             }
-            Conflict::SecretType { name, found } => write!(
+            Conflict::SecretType { name, found, expected } => write!(
                 f,
-                "secret {name} exists with type {found}, not {TOKEN_SECRET_TYPE}, and a Secret's type cannot change: delete it or choose another --secret"
+                "secret {name} exists with type {found}, not {expected}, and a Secret's type cannot change: delete it or choose another --secret"
             ),
             Conflict::SecretOfAnother { name, service_account } => write!(
                 f,
@@ -155,7 +155,14 @@ pub fn assess_ownership(
         foreign(RoleBinding::KIND, &binding.metadata, subjects(binding));
     }
     let secret_token = matches!(spec.token, TokenKind::Secret);
-    if let (true, Some(secret)) = (secret_token, &existing.secret) {
+    // The Secret this access writes must be of its type: a Secret's type cannot change, so
+    // applying over another would fail half-way, after the Role and binding were written.
+    let expected = match spec.token {
+        TokenKind::Secret => Some(TOKEN_SECRET_TYPE),
+        TokenKind::Bound { .. } => Some(BOUND_ANCHOR_TYPE),
+        TokenKind::Keyless(_) => None,
+    };
+    if let (Some(expected), Some(secret)) = (expected, &existing.secret) {
         let name = secret.metadata.name.clone().unwrap_or_default();
         let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".to_owned());
         let account = secret
@@ -165,9 +172,9 @@ pub fn assess_ownership(
             .and_then(|a| a.get(SERVICE_ACCOUNT_ANNOTATION))
             .cloned()
             .unwrap_or_default();
-        if kind != TOKEN_SECRET_TYPE {
-            ownership.conflicts.push(Conflict::SecretType { name, found: kind });
-        } else if account != spec.service_account {
+        if kind != expected {
+            ownership.conflicts.push(Conflict::SecretType { name, found: kind, expected });
+        } else if secret_token && account != spec.service_account {
             ownership.conflicts.push(Conflict::SecretOfAnother { name, service_account: account });
         } else {
             foreign(Secret::KIND, &secret.metadata, None);
@@ -259,7 +266,11 @@ mod tests {
         let verdict = assess_ownership(&spec(), &existing, Intent::Apply, true);
         assert_eq!(
             verdict.conflicts,
-            [Conflict::SecretType { name: "ci-cd".into(), found: "Opaque".into() }]
+            [Conflict::SecretType {
+                name: "ci-cd".into(),
+                found: "Opaque".into(),
+                expected: TOKEN_SECRET_TYPE
+            }]
         );
         assert!(!verdict.conflicts[0].adoptable());
 
@@ -268,6 +279,33 @@ mod tests {
             Some(BTreeMap::from([(SERVICE_ACCOUNT_ANNOTATION.to_owned(), "builder".to_owned())]));
         let verdict = assess_ownership(&spec(), &existing, Intent::Apply, true);
         assert!(verdict.conflicts[0].to_string().contains("ServiceAccount builder"));
+    }
+
+    #[test]
+    fn a_bound_tokens_anchor_must_be_an_anchor_of_this_tool() {
+        let bound =
+            AccessSpec { token: TokenKind::Bound { duration: "1h".parse().unwrap() }, ..spec() };
+        let anchor = build_manifests(&bound).unwrap().secret;
+        let existing = Existing { secret: anchor.clone(), ..ours() };
+        assert!(!assess_ownership(&bound, &existing, Intent::Apply, false).refused());
+        // An application's Secret of the same name: refused, adopting or not.
+        let mut existing = Existing { secret: anchor, ..ours() };
+        existing.secret.as_mut().unwrap().type_ = Some("Opaque".into());
+        let verdict = assess_ownership(&bound, &existing, Intent::Apply, true);
+        assert_eq!(
+            verdict.conflicts,
+            [Conflict::SecretType {
+                name: "ci-cd".into(),
+                found: "Opaque".into(),
+                expected: BOUND_ANCHOR_TYPE
+            }]
+        );
+        assert!(verdict.conflicts[0].to_string().contains("not cicd-access.dev/bound-token-anchor"));
+        // An anchor made by hand is taken over only when adopted.
+        let mut existing = Existing { secret: build_manifests(&bound).unwrap().secret, ..ours() };
+        unlabel(&mut existing.secret.as_mut().unwrap().metadata);
+        assert!(assess_ownership(&bound, &existing, Intent::Apply, false).refused());
+        assert!(!assess_ownership(&bound, &existing, Intent::Apply, true).refused());
     }
 
     #[test]

@@ -92,6 +92,12 @@ impl TokenKind {
     pub fn has_service_account(&self) -> bool {
         !matches!(self, TokenKind::Keyless(_))
     }
+
+    /// Whether the access writes a Secret: the token Secret, or the bound token's anchor
+    /// (every kind but keyless).
+    pub fn has_secret(&self) -> bool {
+        !matches!(self, TokenKind::Keyless(_))
+    }
 }
 
 /// The CI provider whose OIDC tokens a keyless access accepts.

@@ -420,7 +420,7 @@ pub fn validate_names(spec: &AccessSpec) -> Result<(), SpecErrors> {
     }
     name("role", &spec.role, validate_path_segment);
     name("roleBinding", &spec.role_binding, validate_path_segment);
-    if matches!(spec.token, TokenKind::Secret) {
+    if spec.token.has_secret() {
         name("secret", &spec.secret, validate_subdomain);
     }
     name("clusterName", &spec.cluster_name, validate_cluster_name);
@@ -450,7 +450,7 @@ pub fn overlapping_pipelines(specs: &[AccessSpec]) -> Vec<String> {
             objects.push(("ServiceAccount", spec.service_account.as_str()));
         }
         objects.push(("RoleBinding", spec.role_binding.as_str()));
-        if matches!(spec.token, TokenKind::Secret) {
+        if spec.token.has_secret() {
             objects.push(("Secret", spec.secret.as_str()));
         }
         for (kind, name) in objects {
@@ -536,6 +536,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("try \"team-a\""), "{text}");
+    }
+
+    #[test]
+    fn a_bound_tokens_anchor_secret_is_named_like_any_secret() {
+        let spec = |token: TokenKind| AccessSpec {
+            secret: "$A".into(),
+            token,
+            rules: vec![Rule::new(&["apps"], &["deployments"], &["get"])],
+            ..AccessSpec::default()
+        };
+        let bound = validate_spec(&spec(TokenKind::Bound { duration: "1h".parse().unwrap() }));
+        let text = bound.unwrap_err().to_string();
+        assert!(text.starts_with("secret \"$A\""), "{text}");
+        assert!(validate_spec(&spec(TokenKind::Secret)).is_err());
+        // Keyless writes no Secret: its unused name is no reason to refuse it.
+        let keyless = spec(TokenKind::Keyless(crate::spec::KeylessIdentity {
+            repository: Some("org/app".into()),
+            git_ref: Some("refs/heads/main".into()),
+            ..Default::default()
+        }));
+        assert!(validate_names(&keyless).is_ok());
     }
 
     #[test]
