@@ -300,7 +300,9 @@ mod tests {
                 expected: BOUND_ANCHOR_TYPE
             }]
         );
-        assert!(verdict.conflicts[0].to_string().contains("not cicd-access.dev/bound-token-anchor"));
+        assert!(
+            verdict.conflicts[0].to_string().contains("not cicd-access.dev/bound-token-anchor")
+        );
         // An anchor made by hand is taken over only when adopted.
         let mut existing = Existing { secret: build_manifests(&bound).unwrap().secret, ..ours() };
         unlabel(&mut existing.secret.as_mut().unwrap().metadata);
