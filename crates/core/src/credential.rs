@@ -10,6 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
+use crate::time::rfc3339;
+
 /// The variables GitHub Actions sets in a job whose workflow has `permissions: id-token: write`.
 pub const GITHUB_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// The bearer of GitHub's token request.
@@ -161,28 +163,6 @@ pub fn exec_credential(token: &str, now: i64) -> Result<String, CredentialError>
         return Err(CredentialError::Expired { expired_at: rfc3339(exp) });
     }
     Ok(render_exec_credential(token, claims.exp))
-}
-
-/// `seconds` since the Unix epoch as RFC 3339 in UTC, e.g. `2026-12-02T14:05:00Z`.
-pub fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
 }
 
 /// Where and with which bearer to ask GitHub for the job's token, from the two variables
@@ -357,15 +337,6 @@ mod tests {
         assert_eq!(error, CredentialError::Expired { expired_at: "2025-12-02T14:05:00Z".into() });
         no_secret(&error);
         assert!(exec_credential(&token, 1_764_684_299).is_ok());
-    }
-
-    #[test]
-    fn rfc3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
-        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod snippet;
 pub mod spec;
 pub mod status;
 pub mod summary;
+pub mod time;
 pub mod validate;
 pub mod verify;
 pub mod yaml;

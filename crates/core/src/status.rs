@@ -10,18 +10,21 @@
 
 use std::fmt::Write as _;
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::coverage::missing_rules;
 use crate::lint::{Finding, LintOptions, lint_role};
 use crate::manifest::{SERVICE_ACCOUNT_ANNOTATION, TOKEN_SECRET_TYPE, rule_of};
-use crate::ownership::is_managed;
 use crate::rule_syntax::{format_rule, parse_rule};
-use crate::spec::Rule;
+use crate::spec::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, Rule};
+use crate::time::epoch_seconds;
 
 /// Annotation on the Role holding the rules it was applied with, one `--rule` notation per
 /// line, so that a hand edit of the Role shows as drift months later.
@@ -43,19 +46,139 @@ pub fn applied_rules_annotation(rules: &[Rule]) -> String {
 /// What was read from the cluster (or pasted), for one namespace or all.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
-    pub service_accounts: Vec<ServiceAccount>,
-    pub roles: Vec<Role>,
+    pub service_accounts: Vec<ObservedServiceAccount>,
+    pub roles: Vec<ObservedRole>,
     /// Every RoleBinding read, not only this tool's: a hand-made one may name the identity.
-    pub role_bindings: Vec<RoleBinding>,
+    pub role_bindings: Vec<ObservedBinding>,
     /// Empty when they were not read (the caller may not list them).
-    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
+    pub cluster_role_bindings: Vec<ObservedBinding>,
     /// Whether `cluster_role_bindings` was read at all.
     pub cluster_wide: bool,
     /// Secrets without their `data`: only metadata and type are looked at.
-    pub secrets: Vec<Secret>,
+    pub secrets: Vec<ObservedSecret>,
     /// What each identity may really do, as the API server answered a rules review made
     /// as that identity (the caller impersonating it); empty when it was not asked.
     pub effective: Vec<EffectiveRights>,
+}
+
+// The objects as `status` reads them: only the fields it looks at. k8s-openapi's own types
+// would do, but their metadata brings the API server's timestamps and with them jiff's whole
+// date parser into the page (about 100 KB of wasm) to read one creation time. The CLI
+// converts what it lists ([`From`] below); the page reads pasted JSON straight into these.
+
+/// The part of an object's metadata `status` reads; the creation time as the API server
+/// writes it (RFC 3339, UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedMeta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub creation_timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ObservedServiceAccount {
+    #[serde(default)]
+    pub metadata: ObservedMeta,
+    /// The names in `.secrets`.
+    pub secrets: Option<Vec<NameRef>>,
+}
+
+/// One entry of a ServiceAccount's `.secrets`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct NameRef {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ObservedRole {
+    #[serde(default)]
+    pub metadata: ObservedMeta,
+    pub rules: Option<Vec<PolicyRule>>,
+}
+
+/// A RoleBinding or a ClusterRoleBinding.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedBinding {
+    #[serde(default)]
+    pub metadata: ObservedMeta,
+    pub role_ref: RoleRef,
+    pub subjects: Option<Vec<Subject>>,
+}
+
+/// A Secret's metadata and type; its `data` is never read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ObservedSecret {
+    #[serde(default)]
+    pub metadata: ObservedMeta,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+}
+
+/// The metadata `apply` wrote: kubectl apply keeps the whole applied object in an
+/// annotation, a Secret's data included, so that one is never kept.
+fn observed_meta(meta: ObjectMeta) -> ObservedMeta {
+    let mut annotations = meta.annotations;
+    if let Some(annotations) = annotations.as_mut() {
+        annotations.remove(LAST_APPLIED_ANNOTATION);
+    }
+    ObservedMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        labels: meta.labels,
+        annotations,
+        creation_timestamp: meta.creation_timestamp.map(|t| t.0.to_string()),
+    }
+}
+
+/// kubectl apply's copy of the object it applied.
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+impl From<ServiceAccount> for ObservedServiceAccount {
+    fn from(account: ServiceAccount) -> Self {
+        ObservedServiceAccount {
+            metadata: observed_meta(account.metadata),
+            secrets: account
+                .secrets
+                .map(|list| list.into_iter().map(|r| NameRef { name: r.name }).collect()),
+        }
+    }
+}
+
+impl From<Role> for ObservedRole {
+    fn from(role: Role) -> Self {
+        ObservedRole { metadata: observed_meta(role.metadata), rules: role.rules }
+    }
+}
+
+impl From<RoleBinding> for ObservedBinding {
+    fn from(binding: RoleBinding) -> Self {
+        ObservedBinding {
+            metadata: observed_meta(binding.metadata),
+            role_ref: binding.role_ref,
+            subjects: binding.subjects,
+        }
+    }
+}
+
+impl From<ClusterRoleBinding> for ObservedBinding {
+    fn from(binding: ClusterRoleBinding) -> Self {
+        ObservedBinding {
+            metadata: observed_meta(binding.metadata),
+            role_ref: binding.role_ref,
+            subjects: binding.subjects,
+        }
+    }
+}
+
+/// Only metadata and type: the token in `data` is dropped here.
+impl From<Secret> for ObservedSecret {
+    fn from(secret: Secret) -> Self {
+        ObservedSecret { metadata: observed_meta(secret.metadata), type_: secret.type_ }
+    }
 }
 
 /// A rules review made as one identity, in one namespace.
@@ -113,7 +236,7 @@ impl Observed {
             Some(items) => items.clone(),
             None => vec![value],
         };
-        for (index, mut item) in items.into_iter().enumerate() {
+        for (index, item) in items.into_iter().enumerate() {
             let kind =
                 item.get("kind").and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
             let bad = |e: serde_json::Error| ObservedError::BadItem {
@@ -135,18 +258,12 @@ impl Observed {
                     self.cluster_role_bindings.push(serde_json::from_value(item).map_err(bad)?);
                 }
                 "Secret" => {
-                    if let Some(object) = item.as_object_mut() {
-                        object.remove("data");
-                        object.remove("stringData");
+                    // Only metadata and type are read: `data` never leaves the text.
+                    let mut secret: ObservedSecret = serde_json::from_value(item).map_err(bad)?;
+                    if let Some(annotations) = secret.metadata.annotations.as_mut() {
+                        annotations.remove(LAST_APPLIED_ANNOTATION);
                     }
-                    if let Some(annotations) = item
-                        .pointer_mut("/metadata/annotations")
-                        .and_then(serde_json::Value::as_object_mut)
-                    {
-                        // kubectl apply keeps the whole applied object here, data included.
-                        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-                    }
-                    self.secrets.push(serde_json::from_value(item).map_err(bad)?);
+                    self.secrets.push(secret);
                 }
                 _ => {}
             }
@@ -158,7 +275,8 @@ impl Observed {
 /// How to judge what was read.
 #[derive(Debug, Clone)]
 pub struct StatusOptions {
-    pub now: Timestamp,
+    /// Now, in seconds since the Unix epoch.
+    pub now: i64,
     /// A Secret token older than this many days is due for rotation.
     pub max_age_days: i64,
     /// A bound token that expires within this many hours is due for renewal.
@@ -407,20 +525,25 @@ impl StatusReport {
     }
 }
 
-fn name(meta: &ObjectMeta) -> String {
+fn name(meta: &ObservedMeta) -> String {
     meta.name.clone().unwrap_or_default()
 }
 
-fn namespace(meta: &ObjectMeta) -> String {
+fn namespace(meta: &ObservedMeta) -> String {
     meta.namespace.clone().unwrap_or_default()
 }
 
-fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+fn label<'a>(meta: &'a ObservedMeta, key: &str) -> Option<&'a str> {
     meta.labels.as_ref()?.get(key).map(String::as_str)
 }
 
-fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+fn annotation<'a>(meta: &'a ObservedMeta, key: &str) -> Option<&'a str> {
     meta.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+/// Whether this tool created the object (the label [`crate::ownership::is_managed`] reads).
+fn is_managed(meta: &ObservedMeta) -> bool {
+    label(meta, MANAGED_BY_LABEL) == Some(MANAGED_BY_VALUE)
 }
 
 /// Every access in `observed`: one per RoleBinding this tool manages.
@@ -438,7 +561,7 @@ pub fn assess_status(observed: &Observed, options: &StatusOptions) -> StatusRepo
 fn assess_one(
     observed: &Observed,
     options: &StatusOptions,
-    binding: &RoleBinding,
+    binding: &ObservedBinding,
 ) -> Option<Status> {
     let ns = namespace(&binding.metadata);
     let identity = identity_of(binding)?;
@@ -550,7 +673,7 @@ fn assess_one(
 }
 
 /// The identity a managed RoleBinding grants to: its ServiceAccount, else its User.
-fn identity_of(binding: &RoleBinding) -> Option<Identity> {
+fn identity_of(binding: &ObservedBinding) -> Option<Identity> {
     let ns = namespace(&binding.metadata);
     let subjects = || binding.subjects.iter().flatten();
     Some(match subjects().find(|s| s.kind == "ServiceAccount") {
@@ -565,7 +688,7 @@ fn identity_of(binding: &RoleBinding) -> Option<Identity> {
 /// The Role's rules against the given spec's, or the annotation's; `None` when they agree
 /// (compared as the RBAC authorizer reads them: regrouping is no drift) or nothing says what
 /// they should be.
-fn drift_of(role: &Role, rules: &[Rule], expected: Option<&[Rule]>) -> Option<Drift> {
+fn drift_of(role: &ObservedRole, rules: &[Rule], expected: Option<&[Rule]>) -> Option<Drift> {
     let (against, meant): (&'static str, Vec<Rule>) = if let Some(expected) = expected {
         ("given", expected.to_vec())
     } else {
@@ -586,9 +709,9 @@ fn drift_of(role: &Role, rules: &[Rule], expected: Option<&[Rule]>) -> Option<Dr
 fn wider_bindings(
     observed: &Observed,
     identity: &Identity,
-    own: &RoleBinding,
+    own: &ObservedBinding,
 ) -> Vec<WiderBinding> {
-    let bootstrap = |meta: &ObjectMeta| label(meta, BOOTSTRAP_LABEL.0) == Some(BOOTSTRAP_LABEL.1);
+    let bootstrap = |meta: &ObservedMeta| label(meta, BOOTSTRAP_LABEL.0) == Some(BOOTSTRAP_LABEL.1);
     let subject_text = |s: &Subject| format!("{} {}", s.kind, s.name);
     let mut wider = Vec::new();
     for binding in &observed.role_bindings {
@@ -634,7 +757,7 @@ fn token_status(
     options: &StatusOptions,
     ns: &str,
     service_account: &str,
-    account: Option<&ServiceAccount>,
+    account: Option<&ObservedServiceAccount>,
     problems: &mut Vec<Problem>,
 ) -> Option<TokenStatus> {
     let secret = observed.secrets.iter().find(|s| {
@@ -645,8 +768,8 @@ fn token_status(
     })?;
     let secret_name = name(&secret.metadata);
     let bound = secret.type_.as_deref() != Some(TOKEN_SECRET_TYPE);
-    let created = secret.metadata.creation_timestamp.as_ref().map(|t| t.0);
-    let age_days = created.map(|c| (options.now.as_second() - c.as_second()) / 86_400);
+    let created = secret.metadata.creation_timestamp.clone();
+    let age_days = created.as_deref().and_then(epoch_seconds).map(|c| (options.now - c) / 86_400);
     let listed = account
         .and_then(|a| a.secrets.as_ref())
         .is_some_and(|list| list.iter().any(|r| r.name.as_deref() == Some(secret_name.as_str())));
@@ -674,8 +797,8 @@ fn token_status(
             text: format!("the Secret token is {days} days old (more than {}): rotate it with `kubectl cicd rotate`", options.max_age_days),
         });
     }
-    if bound && let Some(expiry) = expires.as_deref().and_then(|e| e.parse::<Timestamp>().ok()) {
-        let hours = (expiry.as_second() - options.now.as_second()) / 3600;
+    if bound && let Some(expiry) = expires.as_deref().and_then(epoch_seconds) {
+        let hours = (expiry - options.now) / 3600;
         if hours < 0 {
             problems.push(Problem { fails: false, text: "the bound token has expired: issue a new one with `kubectl cicd kubeconfig --token-duration ...`".to_owned() });
         } else if hours < options.expiry_warning_hours {
@@ -690,7 +813,7 @@ fn token_status(
     Some(TokenStatus {
         kind: if bound { "bound" } else { "secret" },
         secret: secret_name,
-        created: created.map(|c| c.to_string()),
+        created,
         age_days,
         listed_in_service_account: listed,
         last_used,
@@ -709,7 +832,7 @@ mod tests {
 
     fn options() -> StatusOptions {
         StatusOptions {
-            now: NOW.parse().unwrap(),
+            now: epoch_seconds(NOW).unwrap(),
             max_age_days: 90,
             expiry_warning_hours: 24,
             expected: None,
@@ -882,11 +1005,7 @@ mod tests {
 
         let labels = observed.secrets[0].metadata.labels.as_mut().unwrap();
         labels.insert(INVALID_SINCE_LABEL.into(), "2027-08-01".into());
-        observed.service_accounts[0].secrets =
-            Some(vec![k8s_openapi::api::core::v1::ObjectReference {
-                name: Some("ci-cd".into()),
-                ..Default::default()
-            }]);
+        observed.service_accounts[0].secrets = Some(vec![NameRef { name: Some("ci-cd".into()) }]);
         let report = assess_status(&observed, &options());
         let token = report.accesses[0].token.as_ref().unwrap();
         assert!(token.listed_in_service_account);

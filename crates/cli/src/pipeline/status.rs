@@ -69,13 +69,18 @@ async fn effective_rights(
     answers.into_iter().filter_map(Result::transpose).collect()
 }
 
+fn into<T, V: From<T>>(list: Vec<T>) -> Vec<V> {
+    list.into_iter().map(V::from).collect()
+}
+
 /// Rules reviews in flight at once: enough to hide loopback latency, few enough that an
 /// API server with many namespaces is not flooded.
 const CONCURRENT_REVIEWS: usize = 16;
 
 /// Lists the managed ServiceAccounts, Roles and Secrets, every RoleBinding (a hand-made one
 /// may name the identity) and, when the caller may, every ClusterRoleBinding; then asks the
-/// core for the report. Secrets lose their `data` as soon as they are read.
+/// core for the report. Secrets lose their `data` as soon as they are read (the core's view
+/// of a Secret has none).
 pub async fn status(
     cluster: &Cluster,
     namespace: Option<&str>,
@@ -105,17 +110,6 @@ pub async fn status(
         },
         async { list::<Secret>(cluster, namespace, &managed).await.map_err(failed("Secrets")) },
     )?;
-    let secrets = secrets
-        .into_iter()
-        .map(|mut secret| {
-            secret.data = None;
-            secret.string_data = None;
-            if let Some(annotations) = secret.metadata.annotations.as_mut() {
-                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-            }
-            secret
-        })
-        .collect();
     let cluster_bindings: Api<ClusterRoleBinding> = Api::all(cluster.client.clone());
     let (cluster_role_bindings, cluster_wide) = match cluster_bindings.list(&everything).await {
         Ok(list) => (list.items, true),
@@ -130,18 +124,19 @@ pub async fn status(
             ));
         }
     };
+    // The core's views keep only what status reads: a Secret's data is dropped here.
     let mut observed = Observed {
-        service_accounts,
-        roles,
-        role_bindings,
-        cluster_role_bindings,
+        service_accounts: into(service_accounts),
+        roles: into(roles),
+        role_bindings: into(role_bindings),
+        cluster_role_bindings: into(cluster_role_bindings),
         cluster_wide,
-        secrets,
+        secrets: into(secrets),
         effective: Vec::new(),
     };
     observed.effective = effective_rights(cluster, observed.identities()).await?;
     let options = StatusOptions {
-        now: Timestamp::now(),
+        now: Timestamp::now().as_second(),
         max_age_days: i64::try_from(max_age_days).unwrap_or(i64::MAX),
         expiry_warning_hours: 24,
         expected,
