@@ -75,6 +75,19 @@ fn the_page_end_to_end() {
         .unwrap()
         .to_owned();
 
+    // For the audit: a binding to `edit` added by hand, then what kubectl lists.
+    admin.ok(&[
+        "create",
+        "rolebinding",
+        "added-by-hand",
+        "--clusterrole=edit",
+        &format!("--serviceaccount={}:ci-cd", namespace.name()),
+    ]);
+    let audit_listing = admin.run(&["get", "sa,role,rolebinding,secret", "--output", "json"]);
+    assert!(audit_listing.success(), "{}", audit_listing.stderr);
+    let audit_bindings = admin.run(&["get", "clusterrolebindings", "--output", "json"]);
+    assert!(audit_bindings.success(), "{}", audit_bindings.stderr);
+
     let work = tempfile::tempdir().unwrap();
     let screenshots = root.join("target/screenshots");
     let input = json!({
@@ -92,6 +105,8 @@ fn the_page_end_to_end() {
         "boundToken": bound_token.stdout.trim(),
         "ca": ca,
         "roleFile": workspace().join("tests/fixtures/welkin-user-demo-role.yaml"),
+        "auditListing": audit_listing.stdout,
+        "auditBindings": audit_bindings.stdout,
     });
     let input_path = work.path().join("input.json");
     let output_path = work.path().join("output.json");
@@ -208,6 +223,33 @@ fn the_page_end_to_end() {
     assert_eq!(out["boundSecretField"], 0, "no Secret is asked for in bound mode");
     assert!(field("boundParts").contains("expires"), "{}", field("boundParts"));
     cluster.kubectl_with(PathBuf::from(field("boundKubeconfigPath"))).ok(&["get", "deployments"]);
+    // The audit of what exists: the hand-made binding is found, the token never shown.
+    assert!(
+        field("auditHint").contains(&format!(
+            "kubectl get sa,role,rolebinding,secret -n {} -o json",
+            namespace.name()
+        )),
+        "{}",
+        field("auditHint")
+    );
+    assert!(
+        field("auditError").contains("not JSON") && field("auditError").contains("-o json"),
+        "{}",
+        field("auditError")
+    );
+    let audit = field("auditVerdict");
+    assert!(audit.contains("1 of 1 access needs attention"), "{audit}");
+    assert!(
+        audit.contains("RoleBinding added-by-hand binds ServiceAccount ci-cd to ClusterRole/edit"),
+        "{audit}"
+    );
+    assert!(!audit.contains("ClusterRoleBindings were not read"), "{audit}");
+    assert!(field("auditVerdictClass").contains("bad"), "{}", field("auditVerdictClass"));
+    assert_eq!(field("auditListingAfter"), "", "the paste is cleared once read");
+    assert!(!field("auditPageText").contains(&token), "the token is never shown");
+    // Against step 2's rules (the preset plus statefulsets) the Role, made from them, has not drifted.
+    assert!(!field("auditAgainstForm").contains("drifted"), "{}", field("auditAgainstForm"));
+    assert_eq!(out["auditCleared"], 0);
     for url in [field("shareUrl"), field("urlAfterSecret")] {
         assert!(
             !url.contains(&token) && !url.contains("token"),

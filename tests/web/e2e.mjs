@@ -2,7 +2,8 @@
 //
 //   node tests/web/e2e.mjs INPUT.json OUTPUT.json
 //
-// INPUT: { dist, screenshots, namespace, server, secret, canIList: {who: text}, forbidden: text }
+// INPUT: { dist, screenshots, namespace, server, secret, canIList: {who: text}, forbidden: text,
+//   boundToken, ca, roleFile, auditListing, auditBindings }
 // OUTPUT: what the page showed (manifests, script, spec, verdicts, kubeconfig path), every
 // request it made, console errors, CSP violations, timings. The Rust test
 // (tests/tests/web_e2e.rs) asserts on it; this script only drives and records.
@@ -243,6 +244,28 @@ out.boundKubeconfigPath = join(shots, 'kubeconfig_bound.yaml');
 await (await boundDownload).saveAs(out.boundKubeconfigPath);
 await axe(page, 'bound token kubeconfig');
 await page.check('#token-secret');
+
+// The audit: real `kubectl get` output of the namespace (its Secret's token included) and of
+// the ClusterRoleBindings. A paste that is not JSON first.
+out.auditHint = await text(page, '#audit-listing-hint');
+await page.fill('#audit-listing', 'NAME      SECRETS   AGE\nci-cd     1         2m');
+await page.click('#audit-read');
+out.auditError = await text(page, '#audit-error');
+await page.fill('#audit-listing', input.auditListing);
+await page.fill('#audit-bindings', input.auditBindings);
+await page.click('#audit-read');
+await page.waitForSelector('#audit-verdict');
+out.auditVerdict = await text(page, '#audit-verdict');
+out.auditVerdictClass = await page.getAttribute('#audit-verdict', 'class');
+out.auditListingAfter = await page.inputValue('#audit-listing');
+out.auditPageText = await page.evaluate(() => document.body.innerText);
+await page.locator('#audit-title').scrollIntoViewIfNeeded();
+await page.screenshot({ path: join(shots, '04-audit.png'), fullPage: false });
+await axe(page, 'audit report');
+await page.check('#audit-against-form');
+out.auditAgainstForm = await text(page, '#audit-verdict');
+await page.click('#audit-clear');
+out.auditCleared = await page.locator('#audit-verdict').count();
 
 // 5. Invalid input: the message at the field, the outputs say why.
 await page.click('#tab-manifests');

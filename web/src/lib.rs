@@ -5,6 +5,7 @@
 //! Content-Security-Policy (`connect-src 'none'`) would refuse one anyway.
 
 pub mod access;
+pub mod audit;
 pub mod browser;
 pub mod check;
 pub mod derive;
@@ -194,6 +195,7 @@ fn page(props: &PageProps) -> Html {
                         <rules::RoleEditor />
                         <check::CheckPanel />
                         <kubeconfig::KubeconfigPanel />
+                        <audit::AuditPanel />
                     </div>
                     <div class="column">
                         <outputs::OutputsPanel />

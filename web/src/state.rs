@@ -14,6 +14,7 @@ use cicd_access_core::outputs::Outputs;
 use cicd_access_core::preset;
 use cicd_access_core::remedy::{lacking_in_role, without_lacking};
 use cicd_access_core::share;
+use cicd_access_core::status::{Observed, StatusOptions, StatusReport, assess_status};
 use cicd_access_core::{AccessSpec, Provider, Rule};
 use yew::Reducible;
 
@@ -85,6 +86,44 @@ pub enum Action {
     AssembleKubeconfig,
     ClearSecret,
     SetNotice(Option<Notice>),
+    /// Section 6's pasted `kubectl get sa,role,rolebinding,secret -n NS -o json`.
+    SetAuditListing(String),
+    /// Section 6's pasted `kubectl get clusterrolebindings -o json`.
+    SetAuditBindings(String),
+    /// Judge drift against the form's rules instead of those each Role was applied with.
+    SetAuditAgainstForm(bool),
+    /// Read the pasted listings at `now` (seconds since the Unix epoch).
+    ReadAudit {
+        now: i64,
+    },
+    ClearAudit,
+}
+
+/// Section 6: the report on the access that exists, from pasted listings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Audit {
+    pub listing: String,
+    pub bindings: String,
+    pub against_form: bool,
+    /// What the pastes were read as, and when. No token is in it: the core's views of a
+    /// Secret hold no data. The pasted texts are cleared once read.
+    pub read: Option<Result<(Rc<Observed>, i64), String>>,
+    pub report: Option<Rc<StatusReport>>,
+}
+
+impl Audit {
+    fn judge(&mut self, spec: &AccessSpec) {
+        self.report = match &self.read {
+            Some(Ok((observed, now))) => {
+                let options = StatusOptions {
+                    expected: self.against_form.then(|| spec.rules.clone()),
+                    ..StatusOptions::at(*now)
+                };
+                Some(Rc::new(assess_status(observed, &options)))
+            }
+            _ => None,
+        };
+    }
 }
 
 /// A message about something the user did (import, share link), shown at the top.
@@ -159,6 +198,7 @@ pub struct State {
     pub kubeconfig: Option<Result<Rc<Issued>, String>>,
     pub notice: Option<Notice>,
     pub undo: Option<Undo>,
+    pub audit: Audit,
 }
 
 impl Default for State {
@@ -185,6 +225,7 @@ impl State {
             kubeconfig: None,
             notice: None,
             undo: None,
+            audit: Audit::default(),
         }
     }
 
@@ -253,6 +294,8 @@ impl Reducible for State {
         let mut next = (*self).clone();
         let mut form_changed = true;
         let check_changed = matches!(action, Action::SetCheckText(_));
+        let audit_changed =
+            matches!(action, Action::SetAuditAgainstForm(_) | Action::ReadAudit { .. });
         // A change to the rules other than one that can be undone ends the undo's offer.
         let rules_before = Rc::clone(&next.form.rules);
         let undoable = matches!(
@@ -406,6 +449,35 @@ impl Reducible for State {
                 next.notice = notice;
                 form_changed = false;
             }
+            Action::SetAuditListing(text) => {
+                next.audit.listing = text;
+                form_changed = false;
+            }
+            Action::SetAuditBindings(text) => {
+                next.audit.bindings = text;
+                form_changed = false;
+            }
+            Action::SetAuditAgainstForm(against) => {
+                next.audit.against_form = against;
+                form_changed = false;
+            }
+            Action::ReadAudit { now } => {
+                let audit = &mut next.audit;
+                match Observed::from_pasted(&audit.listing, &audit.bindings) {
+                    Ok(observed) => {
+                        audit.read = Some(Ok((Rc::new(observed), now)));
+                        // A listing of Secrets holds their tokens: gone once read.
+                        audit.listing.clear();
+                        audit.bindings.clear();
+                    }
+                    Err(error) => audit.read = Some(Err(error.to_string())),
+                }
+                form_changed = false;
+            }
+            Action::ClearAudit => {
+                next.audit = Audit::default();
+                form_changed = false;
+            }
         }
         if form_changed {
             let (spec, outputs) = regenerate(&next.form);
@@ -416,6 +488,9 @@ impl Reducible for State {
         }
         if form_changed || check_changed {
             next.check = Rc::new(Shown::of(&next.check_text, &next.spec));
+        }
+        if audit_changed || (form_changed && next.audit.against_form) {
+            next.audit.judge(&next.spec);
         }
         if !undoable && !Rc::ptr_eq(&rules_before, &next.form.rules) {
             next.undo = None;
@@ -587,5 +662,42 @@ mod tests {
         let state =
             reduce(State::default(), Action::SetResourceNames { rule: 0, text: "web, Api".into() });
         assert!(state.outputs.unwrap_err().for_field("rules[0]")[0].contains("\"Api\""));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn an_audit_reads_the_paste_forgets_it_and_follows_the_form_when_asked() {
+        let state = reduce(State::default(), Action::SetCurrentNamespace(false));
+        let state = reduce(state, Action::SetNamespace("demo".into()));
+        let manifests = cicd_access_core::manifest::build_manifests(&state.spec).unwrap();
+        let mut secret = serde_json::to_value(manifests.secret.unwrap()).unwrap();
+        secret["data"] = serde_json::json!({"token": "c2VjcmV0LXRva2Vu"});
+        let listing = serde_json::json!({"kind": "List", "items": [
+            serde_json::to_value(&manifests.role).unwrap(),
+            serde_json::to_value(&manifests.role_binding).unwrap(),
+            serde_json::to_value(&manifests.service_account).unwrap(),
+            secret,
+        ]});
+        let state = reduce(state, Action::SetAuditListing(listing.to_string()));
+        let state = reduce(state, Action::ReadAudit { now: 1_796_032_800 });
+        assert!(state.audit.listing.is_empty(), "the paste is forgotten once read");
+        assert!(!format!("{state:?}").contains("c2VjcmV0"), "the token was kept");
+        let report = state.audit.report.clone().expect("a report");
+        assert_eq!(report.accesses.len(), 1);
+        assert!(!report.failed(), "{}", report.text());
+
+        // The form's rules change: drift only when the audit is asked to compare with them.
+        let edited = reduce(state, Action::RemoveRule(0));
+        assert!(!edited.audit.report.as_ref().unwrap().failed());
+        let against = reduce(edited, Action::SetAuditAgainstForm(true));
+        let drift = against.audit.report.as_ref().unwrap().accesses[0].drift.clone();
+        assert_eq!(drift.expect("drift").against, "given");
+
+        let bad = reduce(against, Action::SetAuditListing("NAME   SECRETS".into()));
+        let bad = reduce(bad, Action::ReadAudit { now: 0 });
+        assert!(matches!(&bad.audit.read, Some(Err(e)) if e.contains("-o json")));
+        assert!(bad.audit.report.is_none());
+        assert_eq!(bad.audit.listing, "NAME   SECRETS", "a paste that failed stays to be fixed");
+        assert_eq!(reduce(bad, Action::ClearAudit).audit, Audit::default());
     }
 }

@@ -44,7 +44,7 @@ pub fn applied_rules_annotation(rules: &[Rule]) -> String {
 }
 
 /// What was read from the cluster (or pasted), for one namespace or all.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     pub service_accounts: Vec<ObservedServiceAccount>,
     pub roles: Vec<ObservedRole>,
@@ -205,15 +205,33 @@ impl Observed {
 /// Why a pasted listing could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ObservedError {
-    #[error(
-        "{what}: not JSON ({message}); paste the output of `kubectl get sa,role,rolebinding,secret -n NS -o json`"
-    )]
+    #[error("{what}: not JSON ({message}); paste the output of `{}`", command_for(.what))]
     NotJson { what: &'static str, message: String },
     #[error("{what}: item {index} is a {kind} that does not read as one ({message})")]
     BadItem { what: &'static str, index: usize, kind: String, message: String },
     #[error("{what}: {reason}")]
     Input { what: &'static str, reason: crate::input::InputError },
+    #[error("{what}: nothing pasted; paste the output of `{}`", command_for(.what))]
+    Missing { what: &'static str },
 }
+
+/// The command whose output a pasted text should be.
+fn command_for(what: &str) -> String {
+    if what == PASTED_CLUSTER_ROLE_BINDINGS {
+        CLUSTER_ROLE_BINDINGS_COMMAND.to_owned()
+    } else {
+        listing_command(None)
+    }
+}
+
+/// What to run for the page's report on `namespace` (`NS` when not known): every object
+/// `status` reads there, every RoleBinding included, in one List.
+pub fn listing_command(namespace: Option<&str>) -> String {
+    format!("kubectl get sa,role,rolebinding,secret -n {} -o json", namespace.unwrap_or("NS"))
+}
+
+/// What to run for the ClusterRoleBindings a wider grant may hide in.
+pub const CLUSTER_ROLE_BINDINGS_COMMAND: &str = "kubectl get clusterrolebindings -o json";
 
 impl Observed {
     /// Adds the objects of one `kubectl get ... -o json` answer (a `List`, or one object).
@@ -272,8 +290,38 @@ impl Observed {
     }
 }
 
+impl Observed {
+    /// What the page was given: the namespace's listing (`kubectl get
+    /// sa,role,rolebinding,secret -n NS -o json`, required) and the ClusterRoleBindings
+    /// (`kubectl get clusterrolebindings -o json`; empty when not pasted, and the report
+    /// then says a wider binding there would not show).
+    pub fn from_pasted(
+        listing: &str,
+        cluster_role_bindings: &str,
+    ) -> Result<Observed, ObservedError> {
+        if listing.trim().is_empty() {
+            return Err(ObservedError::Missing { what: PASTED_LISTING });
+        }
+        let mut observed = Observed::default();
+        observed.add_json(PASTED_LISTING, listing)?;
+        if !cluster_role_bindings.trim().is_empty() {
+            observed.add_json(PASTED_CLUSTER_ROLE_BINDINGS, cluster_role_bindings)?;
+            // Pasted on purpose: none of them naming the identity is an answer too.
+            observed.cluster_wide = true;
+        }
+        Ok(observed)
+    }
+}
+
+/// The pasted texts, as errors name them.
+const PASTED_LISTING: &str = "the namespace's listing";
+const PASTED_CLUSTER_ROLE_BINDINGS: &str = "the ClusterRoleBindings";
+
+/// The threshold `status` warns at by default: a Secret token older than 90 days.
+pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
+
 /// How to judge what was read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusOptions {
     /// Now, in seconds since the Unix epoch.
     pub now: i64,
@@ -284,6 +332,18 @@ pub struct StatusOptions {
     /// The rules the access should have (`-f`, `--preset`, `--rule`), instead of the rules
     /// each Role was applied with.
     pub expected: Option<Vec<Rule>>,
+}
+
+impl StatusOptions {
+    /// The defaults `status` judges by, at `now` (seconds since the Unix epoch).
+    pub fn at(now: i64) -> StatusOptions {
+        StatusOptions {
+            now,
+            max_age_days: DEFAULT_MAX_AGE_DAYS,
+            expiry_warning_hours: 24,
+            expected: None,
+        }
+    }
 }
 
 /// The identity a pipeline authenticates as.
@@ -438,6 +498,33 @@ impl StatusReport {
     /// Whether anything is wider than its Role, drifted, invalidated or missing.
     pub fn failed(&self) -> bool {
         self.accesses.iter().any(Status::failed)
+    }
+
+    /// Whether some access has a reminder (a token to rotate or renew, a Secret listed in
+    /// its ServiceAccount) though none failed.
+    pub fn warned(&self) -> bool {
+        self.accesses.iter().any(|a| !a.problems.is_empty())
+    }
+
+    /// One sentence on the whole report, for the page's verdict.
+    pub fn headline(&self) -> String {
+        let total = self.accesses.len();
+        let accesses = |n: usize| format!("{n} access{}", if n == 1 { "" } else { "es" });
+        if total == 0 {
+            return "No CI/CD access managed by cicd-access found.".to_owned();
+        }
+        let failed = self.accesses.iter().filter(|a| a.failed()).count();
+        if failed > 0 {
+            return format!(
+                "{failed} of {} need{} attention: wider than its Role, drifted, invalidated or missing (`kubectl cicd status` exits 1).",
+                accesses(total),
+                if failed == 1 { "s" } else { "" }
+            );
+        }
+        if self.warned() {
+            return format!("{}, none failed; some have reminders below.", accesses(total));
+        }
+        format!("{}, each as it was meant.", accesses(total))
     }
 
     /// A table like kubectl's, then each access's problems and findings.
@@ -831,12 +918,7 @@ mod tests {
     const NOW: &str = "2026-12-02T00:00:00Z";
 
     fn options() -> StatusOptions {
-        StatusOptions {
-            now: epoch_seconds(NOW).unwrap(),
-            max_age_days: 90,
-            expiry_warning_hours: 24,
-            expected: None,
-        }
+        StatusOptions::at(epoch_seconds(NOW).unwrap())
     }
 
     /// The objects `apply` makes for the welkin preset in `demo`, as the API server returns
@@ -986,6 +1068,11 @@ mod tests {
             report.accesses[0].wider.iter().map(|w| (w.kind, w.name.as_str())).collect();
         assert_eq!(wider, [("RoleBinding", "edit"), ("ClusterRoleBinding", "view")]);
         assert!(report.failed());
+        assert!(
+            report.headline().starts_with("1 of 1 access needs attention"),
+            "{}",
+            report.headline()
+        );
         assert!(report.text().contains("ClusterRoleBinding view binds Group system:serviceaccounts:demo to ClusterRole/view cluster-wide"), "{}", report.text());
     }
 
@@ -1001,6 +1088,8 @@ mod tests {
         assert_eq!(token.last_used.as_deref(), Some("2026-07-01"));
         assert_eq!(token.age_days, Some(183));
         assert!(!report.failed(), "an old token is a reminder, not a failure");
+        assert!(report.warned());
+        assert_eq!(report.headline(), "1 access, none failed; some have reminders below.");
         assert!(report.accesses[0].problems[0].text.contains("183 days old (more than 90)"));
 
         let labels = observed.secrets[0].metadata.labels.as_mut().unwrap();
@@ -1011,6 +1100,42 @@ mod tests {
         assert!(token.listed_in_service_account);
         assert!(report.failed(), "an invalidated token fails");
         assert!(report.text().contains("invalidated on 2027-08-01"), "{}", report.text());
+    }
+
+    #[test]
+    fn pasted_listings_are_read_and_their_tokens_dropped() {
+        let manifests = build_manifests(&AccessSpec {
+            namespace: Some("demo".into()),
+            ..crate::preset::find("welkin-user-demo").unwrap().spec()
+        })
+        .unwrap();
+        let mut secret = serde_json::to_value(manifests.secret.unwrap()).unwrap();
+        secret["data"] = serde_json::json!({"token": "c2VjcmV0LXRva2Vu"});
+        secret["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+            r#"{"data":{"token":"c2VjcmV0LXRva2Vu"}}"#.into();
+        let listing = serde_json::json!({"kind": "List", "items": [
+            serde_json::to_value(&manifests.role).unwrap(),
+            serde_json::to_value(&manifests.role_binding).unwrap(),
+            serde_json::to_value(&manifests.service_account).unwrap(),
+            secret,
+        ]})
+        .to_string();
+        let observed = Observed::from_pasted(&listing, "").unwrap();
+        assert!(!format!("{observed:?}").contains("c2VjcmV0"), "the token was kept");
+        let report = assess_status(&observed, &options());
+        assert!(!report.cluster_role_bindings_read);
+        assert!(report.text().contains("ClusterRoleBindings were not read"), "{}", report.text());
+        let none = r#"{"apiVersion": "v1", "kind": "List", "items": []}"#;
+        let report = assess_status(&Observed::from_pasted(&listing, none).unwrap(), &options());
+        assert!(report.cluster_role_bindings_read);
+        assert!(!report.failed(), "{}", report.text());
+        assert_eq!(report.headline(), "1 access, each as it was meant.");
+
+        let error = Observed::from_pasted(" \n", "").unwrap_err().to_string();
+        assert!(error.starts_with("the namespace's listing: nothing pasted"), "{error}");
+        let error = Observed::from_pasted(&listing, "NAME   ROLE").unwrap_err().to_string();
+        assert!(error.starts_with("the ClusterRoleBindings: not JSON"), "{error}");
+        assert!(error.ends_with("`kubectl get clusterrolebindings -o json`"), "{error}");
     }
 
     #[test]

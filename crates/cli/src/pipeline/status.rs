@@ -136,10 +136,9 @@ pub async fn status(
     };
     observed.effective = effective_rights(cluster, observed.identities()).await?;
     let options = StatusOptions {
-        now: Timestamp::now().as_second(),
         max_age_days: i64::try_from(max_age_days).unwrap_or(i64::MAX),
-        expiry_warning_hours: 24,
         expected,
+        ..StatusOptions::at(Timestamp::now().as_second())
     };
     Ok(assess_status(&observed, &options))
 }
