@@ -13,11 +13,10 @@ use std::fmt::Write as _;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{
-    ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
-};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::coverage::missing_rules;
 use crate::lint::{Finding, LintOptions, lint_role};
@@ -64,12 +63,13 @@ pub struct Observed {
 // The objects as `status` reads them: only the fields it looks at. k8s-openapi's own types
 // would do, but their metadata brings the API server's timestamps and with them jiff's whole
 // date parser into the page (about 100 KB of wasm) to read one creation time. The CLI
-// converts what it lists ([`From`] below); the page reads pasted JSON straight into these.
+// converts what it lists ([`From`] below); pasted JSON is read field by field
+// ([`Observed::add_json`]), which in the page is a fraction of the code serde's derived
+// readers of the same structs take.
 
 /// The part of an object's metadata `status` reads; the creation time as the API server
 /// writes it (RFC 3339, UTC).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedMeta {
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -78,43 +78,38 @@ pub struct ObservedMeta {
     pub creation_timestamp: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedServiceAccount {
-    #[serde(default)]
     pub metadata: ObservedMeta,
     /// The names in `.secrets`.
     pub secrets: Option<Vec<NameRef>>,
 }
 
 /// One entry of a ServiceAccount's `.secrets`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NameRef {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservedRole {
-    #[serde(default)]
     pub metadata: ObservedMeta,
-    pub rules: Option<Vec<PolicyRule>>,
+    /// As the page and the spec read rules (the same five fields as RBAC's).
+    pub rules: Vec<Rule>,
 }
 
 /// A RoleBinding or a ClusterRoleBinding.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservedBinding {
-    #[serde(default)]
     pub metadata: ObservedMeta,
     pub role_ref: RoleRef,
     pub subjects: Option<Vec<Subject>>,
 }
 
 /// A Secret's metadata and type; its `data` is never read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedSecret {
-    #[serde(default)]
     pub metadata: ObservedMeta,
-    #[serde(rename = "type")]
     pub type_: Option<String>,
 }
 
@@ -150,7 +145,10 @@ impl From<ServiceAccount> for ObservedServiceAccount {
 
 impl From<Role> for ObservedRole {
     fn from(role: Role) -> Self {
-        ObservedRole { metadata: observed_meta(role.metadata), rules: role.rules }
+        ObservedRole {
+            metadata: observed_meta(role.metadata),
+            rules: role.rules.iter().flatten().map(rule_of).collect(),
+        }
     }
 }
 
@@ -248,46 +246,109 @@ impl Observed {
                 },
             });
         }
-        let value: serde_json::Value = serde_json::from_str(text)
+        // YAML reads JSON (and `-o yaml` too) with the parser the page already has for
+        // pasted Secrets; plain text reads as a string, which is no listing.
+        let value: serde_json::Value = serde_yaml::from_str(text)
             .map_err(|e| ObservedError::NotJson { what, message: e.to_string() })?;
-        let items = match value.get("items").and_then(serde_json::Value::as_array) {
-            Some(items) => items.clone(),
-            None => vec![value],
+        if !value.is_object() {
+            return Err(ObservedError::NotJson {
+                what,
+                message: "a table or plain text, not the object `-o json` prints".to_owned(),
+            });
+        }
+        let items = match value.get("items").and_then(Value::as_array) {
+            Some(items) => items.as_slice(),
+            None => std::slice::from_ref(&value),
         };
-        for (index, item) in items.into_iter().enumerate() {
-            let kind =
-                item.get("kind").and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
-            let bad = |e: serde_json::Error| ObservedError::BadItem {
+        for (index, item) in items.iter().enumerate() {
+            let kind = field(item, "kind").unwrap_or_default();
+            let bad = |message: String| ObservedError::BadItem {
                 what,
                 index,
                 kind: kind.clone(),
-                message: e.to_string(),
+                message,
             };
+            let metadata = read_meta(item);
             match kind.as_str() {
-                "ServiceAccount" => {
-                    self.service_accounts.push(serde_json::from_value(item).map_err(bad)?);
+                "ServiceAccount" => self.service_accounts.push(ObservedServiceAccount {
+                    metadata,
+                    secrets: item.get("secrets").and_then(Value::as_array).map(|list| {
+                        list.iter().map(|entry| NameRef { name: field(entry, "name") }).collect()
+                    }),
+                }),
+                "Role" => {
+                    let rules = match item.get("rules") {
+                        None | Some(Value::Null) => Vec::new(),
+                        Some(rules) => serde_json::from_value(rules.clone())
+                            .map_err(|e| bad(format!("rules: {e}")))?,
+                    };
+                    self.roles.push(ObservedRole { metadata, rules });
                 }
-                "Role" => self.roles.push(serde_json::from_value(item).map_err(bad)?),
-                "RoleBinding" => {
-                    self.role_bindings.push(serde_json::from_value(item).map_err(bad)?);
-                }
-                "ClusterRoleBinding" => {
-                    self.cluster_wide = true;
-                    self.cluster_role_bindings.push(serde_json::from_value(item).map_err(bad)?);
-                }
-                "Secret" => {
-                    // Only metadata and type are read: `data` never leaves the text.
-                    let mut secret: ObservedSecret = serde_json::from_value(item).map_err(bad)?;
-                    if let Some(annotations) = secret.metadata.annotations.as_mut() {
-                        annotations.remove(LAST_APPLIED_ANNOTATION);
+                "RoleBinding" | "ClusterRoleBinding" => {
+                    let binding = read_binding(item, metadata).map_err(bad)?;
+                    if kind == "RoleBinding" {
+                        self.role_bindings.push(binding);
+                    } else {
+                        self.cluster_wide = true;
+                        self.cluster_role_bindings.push(binding);
                     }
-                    self.secrets.push(secret);
+                }
+                // Only metadata and type are read: `data` never leaves the text.
+                "Secret" => {
+                    self.secrets.push(ObservedSecret { metadata, type_: field(item, "type") });
                 }
                 _ => {}
             }
         }
         Ok(())
     }
+}
+
+/// A string field of a JSON object.
+fn field(value: &Value, key: &str) -> Option<String> {
+    value.get(key)?.as_str().map(str::to_owned)
+}
+
+/// The metadata fields `status` reads; the rest, and anything of another type, is left.
+fn read_meta(item: &Value) -> ObservedMeta {
+    let Some(meta) = item.get("metadata") else { return ObservedMeta::default() };
+    let map = |key: &str| {
+        meta.get(key).and_then(Value::as_object).map(|entries| {
+            entries
+                .iter()
+                // kubectl apply's copy of the applied object: a Secret's data is in it.
+                .filter(|(k, _)| *k != LAST_APPLIED_ANNOTATION)
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+    };
+    ObservedMeta {
+        name: field(meta, "name"),
+        namespace: field(meta, "namespace"),
+        labels: map("labels"),
+        annotations: map("annotations"),
+        creation_timestamp: field(meta, "creationTimestamp"),
+    }
+}
+
+fn read_binding(item: &Value, metadata: ObservedMeta) -> Result<ObservedBinding, String> {
+    let role_ref = item.get("roleRef").ok_or("it has no roleRef")?;
+    let role_ref = RoleRef {
+        api_group: field(role_ref, "apiGroup").unwrap_or_default(),
+        kind: field(role_ref, "kind").ok_or("roleRef has no kind")?,
+        name: field(role_ref, "name").ok_or("roleRef has no name")?,
+    };
+    let subjects = item.get("subjects").and_then(Value::as_array).map(|list| {
+        list.iter()
+            .map(|subject| Subject {
+                api_group: field(subject, "apiGroup"),
+                kind: field(subject, "kind").unwrap_or_default(),
+                name: field(subject, "name").unwrap_or_default(),
+                namespace: field(subject, "namespace"),
+            })
+            .collect()
+    });
+    Ok(ObservedBinding { metadata, role_ref, subjects })
 }
 
 impl Observed {
@@ -660,8 +721,7 @@ fn assess_one(
         .roles
         .iter()
         .find(|r| namespace(&r.metadata) == ns && name(&r.metadata) == role_name);
-    let rules: Vec<Rule> =
-        role.map(|r| r.rules.iter().flatten().map(rule_of).collect()).unwrap_or_default();
+    let rules: Vec<Rule> = role.map(|r| r.rules.clone()).unwrap_or_default();
     if binding.role_ref.kind != "Role" {
         fail(format!(
             "RoleBinding {} binds {} {role_name}, not the Role this tool made",
@@ -1003,7 +1063,7 @@ mod tests {
             [("demo".to_owned(), "system:serviceaccount:demo:ci-cd".to_owned())]
         );
         let (namespace, user) = identities[0].clone();
-        let role: Vec<Rule> = observed.roles[0].rules.iter().flatten().map(rule_of).collect();
+        let role: Vec<Rule> = observed.roles[0].rules.clone();
         // The review lists the Role's rules in another grouping, plus what every user has.
         let mut rules: Vec<Rule> = role.iter().rev().cloned().collect();
         rules.push(Rule::new(&["authorization.k8s.io"], &["selfsubjectrulesreviews"], &["create"]));
@@ -1027,7 +1087,7 @@ mod tests {
     #[test]
     fn a_hand_edited_role_is_drift_against_what_it_was_applied_with() {
         let mut observed = applied("2026-11-30T10:00:00Z");
-        let rules = observed.roles[0].rules.as_mut().unwrap();
+        let rules = &mut observed.roles[0].rules;
         rules[0].verbs.push("deletecollection".into());
         rules.remove(1);
         let report = assess_status(&observed, &options());
@@ -1039,7 +1099,7 @@ mod tests {
         assert!(!drift.missing.is_empty(), "{drift:?}");
         assert!(report.failed());
         // Against a given spec instead: the same rules as now are no drift.
-        let now: Vec<Rule> = observed.roles[0].rules.iter().flatten().map(rule_of).collect();
+        let now: Vec<Rule> = observed.roles[0].rules.clone();
         let given = StatusOptions { expected: Some(now), ..options() };
         assert!(assess_status(&observed, &given).accesses[0].drift.is_none());
     }
@@ -1136,6 +1196,16 @@ mod tests {
         let error = Observed::from_pasted(&listing, "NAME   ROLE").unwrap_err().to_string();
         assert!(error.starts_with("the ClusterRoleBindings: not JSON"), "{error}");
         assert!(error.ends_with("`kubectl get clusterrolebindings -o json`"), "{error}");
+        let broken =
+            r#"{"kind": "List", "items": [{"kind": "RoleBinding", "metadata": {"name": "x"}}]}"#;
+        let error = Observed::from_pasted(broken, "").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "the namespace's listing: item 0 is a RoleBinding that does not read as one (it has no roleRef)"
+        );
+        let broken = r#"{"kind": "Role", "rules": [{"verbs": "get"}]}"#;
+        let error = Observed::from_pasted(broken, "").unwrap_err().to_string();
+        assert!(error.contains("item 0 is a Role that does not read as one (rules: "), "{error}");
     }
 
     #[test]
