@@ -9,6 +9,7 @@ use cicd_access_core::status::{CLUSTER_ROLE_BINDINGS_COMMAND, listing_command};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::field::rich;
 use crate::outputs::CopyDownload;
 use crate::state::Action;
 use crate::use_store;
@@ -84,7 +85,7 @@ pub fn audit_panel() -> Html {
                         let text = report.text();
                         html! {
                             <div class={classes!("verdict", class)} id="audit-verdict">
-                                <p><strong>{ report.headline() }</strong></p>
+                                <p><strong>{ rich(&report.headline()) }</strong></p>
                                 <pre class="code small" id="audit-report" tabindex="0" role="region" aria-label="The status report">{ text.clone() }</pre>
                                 <div class="buttons">
                                     <CopyDownload {text} file="cicd-access-status.txt" what="the report" />
