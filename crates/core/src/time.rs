@@ -18,13 +18,7 @@ pub fn rfc3339(seconds: i64) -> String {
 /// optional fractional seconds, `z`, or an offset such as `+01:00`); `None` when it is not one.
 pub fn epoch_seconds(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
-    let number = |from: usize, len: usize| -> Option<i64> {
-        let digits = bytes.get(from..from + len)?;
-        digits
-            .iter()
-            .all(u8::is_ascii_digit)
-            .then(|| digits.iter().fold(0, |value, digit| value * 10 + i64::from(digit - b'0')))
-    };
+    let number = |from: usize, len: usize| decimal(bytes.get(from..from + len)?);
     let separator = |at: usize, allowed: &[u8]| bytes.get(at).is_some_and(|b| allowed.contains(b));
     let shaped = separator(4, b"-")
         && separator(7, b"-")
@@ -57,12 +51,7 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
     let offset = match rest.as_bytes() {
         [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digits = [*h1, *h2, *m1, *m2];
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let value = |pair: [u8; 2]| i64::from(pair[0] - b'0') * 10 + i64::from(pair[1] - b'0');
-            let (hours, minutes) = (value([*h1, *h2]), value([*m1, *m2]));
+            let (hours, minutes) = (decimal(&[*h1, *h2])?, decimal(&[*m1, *m2])?);
             if hours > 23 || minutes > 59 {
                 return None;
             }
@@ -72,6 +61,14 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
         _ => return None,
     };
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// The value of ASCII decimal digits; `None` when one is not a digit.
+fn decimal(digits: &[u8]) -> Option<i64> {
+    digits
+        .iter()
+        .all(u8::is_ascii_digit)
+        .then(|| digits.iter().fold(0, |value, digit| value * 10 + i64::from(digit - b'0')))
 }
 
 fn is_leap(year: i64) -> bool {
