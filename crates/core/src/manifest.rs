@@ -125,30 +125,30 @@ fn objects(spec: &AccessSpec) -> Manifests {
         },
         subjects: Some(vec![subject]),
     };
-    let secret = match spec.token {
-        TokenKind::Secret => {
-            let mut meta = metadata(spec, &spec.secret);
+    // The bound token's anchor: tokens are requested with a boundObjectRef to it, and the
+    // API server accepts them only while it exists, so deleting it revokes them at once.
+    // It holds no data; the token Secret names its ServiceAccount for the token controller.
+    let secret = secret_type(&spec.token).map(|type_| {
+        let mut meta = metadata(spec, &spec.secret);
+        if matches!(spec.token, TokenKind::Secret) {
             meta.annotations = Some(BTreeMap::from([(
                 SERVICE_ACCOUNT_ANNOTATION.to_owned(),
                 spec.service_account.clone(),
             )]));
-            Some(Secret {
-                metadata: meta,
-                type_: Some(TOKEN_SECRET_TYPE.to_owned()),
-                ..Secret::default()
-            })
         }
-        // The bound token's anchor: tokens are requested with a boundObjectRef to it, and the
-        // API server accepts them only while it exists, so deleting it revokes them at once.
-        // It holds no data.
-        TokenKind::Bound { .. } => Some(Secret {
-            metadata: metadata(spec, &spec.secret),
-            type_: Some(BOUND_ANCHOR_TYPE.to_owned()),
-            ..Secret::default()
-        }),
-        TokenKind::Keyless(_) => None,
-    };
+        Secret { metadata: meta, type_: Some(type_.to_owned()), ..Secret::default() }
+    });
     Manifests { role, service_account, role_binding, secret }
+}
+
+/// The type of the Secret an access of this kind writes — the token Secret, or the bound
+/// token's anchor — and `None` for keyless, which writes none.
+pub fn secret_type(token: &TokenKind) -> Option<&'static str> {
+    match token {
+        TokenKind::Secret => Some(TOKEN_SECRET_TYPE),
+        TokenKind::Bound { .. } => Some(BOUND_ANCHOR_TYPE),
+        TokenKind::Keyless(_) => None,
+    }
 }
 
 fn to_yaml<T: serde::Serialize>(object: &T) -> String {

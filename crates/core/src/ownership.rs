@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::manifest::{BOUND_ANCHOR_TYPE, SERVICE_ACCOUNT_ANNOTATION, TOKEN_SECRET_TYPE};
+use crate::manifest::{SERVICE_ACCOUNT_ANNOTATION, secret_type};
 use crate::spec::{AccessSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TokenKind};
 
 /// What exists under the access's names, as the API server returned it (`None`: 404).
@@ -157,12 +157,7 @@ pub fn assess_ownership(
     let secret_token = matches!(spec.token, TokenKind::Secret);
     // The Secret this access writes must be of its type: a Secret's type cannot change, so
     // applying over another would fail half-way, after the Role and binding were written.
-    let expected = match spec.token {
-        TokenKind::Secret => Some(TOKEN_SECRET_TYPE),
-        TokenKind::Bound { .. } => Some(BOUND_ANCHOR_TYPE),
-        TokenKind::Keyless(_) => None,
-    };
-    if let (Some(expected), Some(secret)) = (expected, &existing.secret) {
+    if let (Some(expected), Some(secret)) = (secret_type(&spec.token), &existing.secret) {
         let name = secret.metadata.name.clone().unwrap_or_default();
         let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".to_owned());
         let account = secret
@@ -197,7 +192,7 @@ mod tests {
     use k8s_openapi::api::rbac::v1::Subject;
 
     use super::*;
-    use crate::manifest::build_manifests;
+    use crate::manifest::{BOUND_ANCHOR_TYPE, TOKEN_SECRET_TYPE, build_manifests};
     use crate::spec::Rule;
 
     fn spec() -> AccessSpec {

@@ -96,7 +96,7 @@ impl TokenKind {
     /// Whether the access writes a Secret: the token Secret, or the bound token's anchor
     /// (every kind but keyless).
     pub fn has_secret(&self) -> bool {
-        !matches!(self, TokenKind::Keyless(_))
+        crate::manifest::secret_type(self).is_some()
     }
 }
 
