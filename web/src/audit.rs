@@ -6,10 +6,10 @@
 //! data, and the pasted text is cleared once read.
 
 use cicd_access_core::status::{CLUSTER_ROLE_BINDINGS_COMMAND, listing_command};
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::field::rich;
+use crate::field::{on_paste, rich};
 use crate::outputs::CopyDownload;
 use crate::state::Action;
 use crate::use_store;
@@ -17,12 +17,6 @@ use crate::use_store;
 #[function_component(AuditPanel)]
 pub fn audit_panel() -> Html {
     let store = use_store();
-    let text_action = |make: fn(String) -> Action| {
-        let store = store.clone();
-        Callback::from(move |e: InputEvent| {
-            store.dispatch(make(e.target_unchecked_into::<HtmlTextAreaElement>().value()));
-        })
-    };
     let on_against = {
         let store = store.clone();
         Callback::from(move |e: Event| {
@@ -55,14 +49,14 @@ pub fn audit_panel() -> Html {
                 <div class="field">
                     <label for="audit-listing">{ "The namespace's objects" }</label>
                     <textarea id="audit-listing" rows="5" spellcheck="false" autocomplete="off" class="secret"
-                        value={audit.listing.clone()} oninput={text_action(Action::SetAuditListing)} aria-describedby="audit-listing-hint" />
+                        value={audit.listing.clone()} oninput={on_paste(&store, Action::SetAuditListing)} aria-describedby="audit-listing-hint" />
                     <p class="hint" id="audit-listing-hint">{ "Paste the output of " }
                         <code class="inline">{ listing_command(store.spec.namespace.as_deref()) }</code></p>
                 </div>
                 <div class="field">
                     <label for="audit-bindings">{ "ClusterRoleBindings (optional)" }</label>
                     <textarea id="audit-bindings" rows="3" spellcheck="false" autocomplete="off"
-                        value={audit.bindings.clone()} oninput={text_action(Action::SetAuditBindings)} aria-describedby="audit-bindings-hint" />
+                        value={audit.bindings.clone()} oninput={on_paste(&store, Action::SetAuditBindings)} aria-describedby="audit-bindings-hint" />
                     <p class="hint" id="audit-bindings-hint">{ "Paste the output of " }
                         <code class="inline">{ CLUSTER_ROLE_BINDINGS_COMMAND }</code>{ ": a binding to view or cluster-admin there is the classic leak." }</p>
                 </div>

@@ -4,10 +4,9 @@
 use cicd_access_core::AccessSpec;
 use cicd_access_core::assessment::Verdict;
 use cicd_access_core::remedy::{admin_request, lacking_in_role, rules_yaml, ways_out};
-use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::field::rich;
+use crate::field::{on_paste, rich};
 use crate::outputs::CopyDownload;
 use crate::state::{Action, Shown};
 use crate::{Dispatch, use_store};
@@ -15,14 +14,7 @@ use crate::{Dispatch, use_store};
 #[function_component(CheckPanel)]
 pub fn check_panel() -> Html {
     let store = use_store();
-    let oninput = {
-        let store = store.clone();
-        Callback::from(move |e: InputEvent| {
-            store.dispatch(Action::SetCheckText(
-                e.target_unchecked_into::<HtmlTextAreaElement>().value(),
-            ));
-        })
-    };
+    let oninput = on_paste(&store, Action::SetCheckText);
     let dispatch = crate::use_dispatch();
     html! {
         <section class="card" aria-labelledby="check-title">

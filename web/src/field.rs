@@ -1,7 +1,18 @@
 //! A labelled text input with its hint and its errors, the building block of every form.
 
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
+
+use crate::Store;
+use crate::state::Action;
+
+/// A paste field's `oninput`: the textarea's text, as the action `make` builds from it.
+pub fn on_paste(store: &Store, make: fn(String) -> Action) -> Callback<InputEvent> {
+    let store = store.clone();
+    Callback::from(move |e: InputEvent| {
+        store.dispatch(make(e.target_unchecked_into::<HtmlTextAreaElement>().value()));
+    })
+}
 
 #[derive(Properties, PartialEq, Debug)]
 pub struct TextFieldProps {

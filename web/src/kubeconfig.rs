@@ -6,10 +6,9 @@
 use cicd_access_core::kubeconfig::{DEFAULT_FILE, Issued};
 use cicd_access_core::script::kubeconfig_inputs;
 use cicd_access_core::snippet::SECRET_NAME;
-use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::field::TextField;
+use crate::field::{TextField, on_paste};
 use crate::form::TokenChoice;
 use crate::outputs::CopyDownload;
 use crate::state::Action;
@@ -19,14 +18,7 @@ use crate::{use_dispatch, use_store};
 pub fn kubeconfig_panel() -> Html {
     let store = use_store();
     let dispatch = use_dispatch();
-    let on_secret = {
-        let store = store.clone();
-        Callback::from(move |e: InputEvent| {
-            store.dispatch(Action::SetSecretText(
-                e.target_unchecked_into::<HtmlTextAreaElement>().value(),
-            ));
-        })
-    };
+    let on_secret = on_paste(&store, Action::SetSecretText);
     // Made once, so the server field skips re-rendering while its value is unchanged.
     let on_server = use_memo(dispatch, |dispatch| {
         let dispatch = dispatch.clone();
@@ -43,22 +35,8 @@ pub fn kubeconfig_panel() -> Html {
         let store = store.clone();
         Callback::from(move |_: MouseEvent| store.dispatch(Action::ClearSecret))
     };
-    let on_token = {
-        let store = store.clone();
-        Callback::from(move |e: InputEvent| {
-            store.dispatch(Action::SetTokenText(
-                e.target_unchecked_into::<HtmlTextAreaElement>().value(),
-            ));
-        })
-    };
-    let on_ca = {
-        let store = store.clone();
-        Callback::from(move |e: InputEvent| {
-            store.dispatch(Action::SetCaText(
-                e.target_unchecked_into::<HtmlTextAreaElement>().value(),
-            ));
-        })
-    };
+    let on_token = on_paste(&store, Action::SetTokenText);
+    let on_ca = on_paste(&store, Action::SetCaText);
     let token = store.form.token;
     let inputs = kubeconfig_inputs(&store.spec);
     let command = |at: usize| inputs.get(at).cloned().unwrap_or_default();
